@@ -1,0 +1,12 @@
+"""AFOV: annotation-free open-vocabulary LiDAR segmentation as an MMDetection3D plugin.
+
+Importing the package applies the compatibility fixes of :mod:`afov_plugin.compat` and
+registers every component in mmdet3d's registries.
+"""
+from . import compat
+
+compat.apply()
+
+from . import engine, models  # noqa: E402,F401  (registration)
+
+__version__ = '0.1.0'

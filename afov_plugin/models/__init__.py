@@ -1,0 +1,1 @@
+from .data_preprocessors import *  # noqa: F401,F403

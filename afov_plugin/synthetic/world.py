@@ -1,0 +1,179 @@
+"""Procedural street scenes: a road along +x with flat zones beside it and boxes on it.
+
+A scene is a set of flat ground zones (bands in y) and oriented boxes, each tagged with a
+*kind* from :data:`KINDS`. A kind carries its raw label id in each dataset's own label space
+(SemanticKITTI raw ids, nuScenes lidarseg raw ids) and a material reflectance used for LiDAR
+intensity. Nothing here knows about file formats; writers translate kinds to raw ids.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A surface kind: name, raw SemanticKITTI id, raw nuScenes lidarseg id, reflectance."""
+    name: str
+    kitti_id: int
+    nuscenes_id: int
+    reflectance: float
+
+
+KINDS: Dict[str, Kind] = {k.name: k for k in [
+    Kind('road', 40, 24, 0.10),
+    Kind('parking', 44, 25, 0.12),
+    Kind('sidewalk', 48, 26, 0.25),
+    Kind('terrain', 72, 27, 0.30),
+    Kind('building', 50, 28, 0.35),
+    Kind('fence', 51, 28, 0.40),
+    Kind('vegetation', 70, 30, 0.45),
+    Kind('trunk', 71, 30, 0.30),
+    Kind('pole', 80, 28, 0.50),
+    Kind('traffic_sign', 81, 28, 0.90),
+    Kind('car', 10, 17, 0.60),
+    Kind('truck', 18, 23, 0.55),
+    Kind('bus', 13, 16, 0.55),
+    Kind('trailer', 20, 22, 0.50),
+    Kind('construction_vehicle', 20, 18, 0.50),
+    Kind('pedestrian', 30, 2, 0.20),
+    Kind('bicycle', 11, 14, 0.40),
+    Kind('motorcycle', 15, 21, 0.45),
+    Kind('barrier', 52, 9, 0.70),
+    Kind('traffic_cone', 99, 12, 0.80),
+]}
+
+
+@dataclass
+class Box:
+    """An oriented box: centre (3,), size (dx, dy, dz), yaw about z, kind, instance id."""
+    center: np.ndarray
+    size: np.ndarray
+    yaw: float
+    kind: str
+    instance: int
+
+
+@dataclass
+class Scene:
+    """Ground bands (|y| ranges → kind) and boxes, in world coordinates (z = 0 is ground)."""
+    length: float
+    boxes: List[Box] = field(default_factory=list)
+    # (y_min_abs, y_max_abs, kind): bands symmetric about the road axis
+    bands: List[Tuple[float, float, str]] = field(default_factory=list)
+    ground_patches: List[Tuple[float, float, float, float, str]] = field(default_factory=list)
+
+    def ground_kind_ids(self, xy: np.ndarray) -> np.ndarray:
+        """Index into ``list(KINDS)`` of the ground kind under each (x, y) point. (N, 2) → (N,)."""
+        names = list(KINDS)
+        out = np.full(len(xy), names.index('terrain'), dtype=np.int64)
+        ay = np.abs(xy[:, 1])
+        for y0, y1, kind in self.bands:
+            out[(ay >= y0) & (ay < y1)] = names.index(kind)
+        for x0, x1, y0, y1, kind in self.ground_patches:
+            inside = (xy[:, 0] >= x0) & (xy[:, 0] < x1) & (xy[:, 1] >= y0) & (xy[:, 1] < y1)
+            out[inside] = names.index(kind)
+        return out
+
+
+# (kind, size range low, size range high) for objects
+_OBJECT_SIZES = {
+    'car': ((3.9, 1.7, 1.4), (4.8, 2.0, 1.7)),
+    'truck': ((6.0, 2.3, 2.8), (9.0, 2.6, 3.5)),
+    'bus': ((10.0, 2.5, 3.0), (12.5, 2.8, 3.4)),
+    'trailer': ((7.0, 2.4, 3.0), (11.0, 2.6, 3.8)),
+    'construction_vehicle': ((5.0, 2.5, 2.8), (7.0, 3.0, 3.6)),
+    'pedestrian': ((0.5, 0.5, 1.6), (0.8, 0.8, 1.9)),
+    'bicycle': ((1.6, 0.5, 1.0), (1.9, 0.7, 1.3)),
+    'motorcycle': ((1.9, 0.7, 1.2), (2.3, 0.9, 1.5)),
+    'barrier': ((1.8, 0.4, 0.9), (2.5, 0.6, 1.1)),
+    'traffic_cone': ((0.35, 0.35, 0.6), (0.45, 0.45, 0.9)),
+}
+
+
+def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
+    """A street of ``length`` metres along +x, starting at x = -30."""
+    road_half = rng.uniform(3.5, 5.5)
+    walk = rng.uniform(2.5, 4.0)
+    scene = Scene(length=length, bands=[
+        (0.0, road_half, 'road'),
+        (road_half, road_half + walk, 'sidewalk'),
+        (road_half + walk, 60.0, 'terrain'),
+    ])
+    inst = 1
+    x_lo, x_hi = -30.0, length - 30.0
+
+    def add(kind: str, center, size, yaw: float = 0.0) -> None:
+        nonlocal inst
+        scene.boxes.append(Box(np.asarray(center, float), np.asarray(size, float), yaw, kind,
+                               inst))
+        inst += 1
+
+    def obj_size(kind: str) -> np.ndarray:
+        lo, hi = _OBJECT_SIZES[kind]
+        return rng.uniform(lo, hi)
+
+    # parking patches beside the sidewalk
+    for x in np.arange(x_lo, x_hi, 40.0):
+        if rng.random() < 0.6:
+            side = rng.choice([-1, 1])
+            y0 = road_half + walk
+            ys = (y0, y0 + 5.0) if side > 0 else (-y0 - 5.0, -y0)
+            scene.ground_patches.append((x, x + rng.uniform(10, 20), ys[0], ys[1], 'parking'))
+    # buildings, fences and vegetation behind the sidewalks
+    for side in (-1, 1):
+        x = x_lo
+        while x < x_hi:
+            kind = rng.choice(['building', 'building', 'fence', 'vegetation'])
+            w = rng.uniform(6, 20)
+            set_back = road_half + walk + rng.uniform(6, 12)
+            if kind == 'building':
+                depth, height = rng.uniform(8, 15), rng.uniform(5, 18)
+            elif kind == 'fence':
+                depth, height = 0.2, rng.uniform(1.2, 2.2)
+            else:
+                depth, height = rng.uniform(2, 5), rng.uniform(1.0, 3.0)
+            add(kind, (x + w / 2, side * (set_back + depth / 2), height / 2), (w, depth, height))
+            x += w + rng.uniform(0.5, 4.0)
+        # trees, poles and signs on the sidewalk edge
+        for x in np.arange(x_lo, x_hi, rng.uniform(8, 14)):
+            y = side * (road_half + walk - 0.6)
+            r = rng.random()
+            if r < 0.45:
+                th = rng.uniform(2.0, 3.0)
+                add('trunk', (x, y, th / 2), (0.35, 0.35, th))
+                crown = rng.uniform(2.5, 4.0)
+                add('vegetation', (x, y, th + crown / 2), (crown, crown, crown))
+            elif r < 0.8:
+                ph = rng.uniform(4.0, 7.0)
+                add('pole', (x, y, ph / 2), (0.2, 0.2, ph))
+                if rng.random() < 0.5:
+                    add('traffic_sign', (x, y, ph - 0.5), (0.1, 0.8, 0.8))
+            else:
+                add('traffic_sign', (x, y, 2.4), (0.1, 0.7, 0.7))
+                add('pole', (x, y, 1.0), (0.1, 0.1, 2.0))
+    # vehicles on the road (both directions), riders and pedestrians
+    vehicles = ['car'] * 6 + ['truck', 'bus', 'trailer', 'construction_vehicle',
+                              'motorcycle', 'bicycle']
+    for x in np.arange(x_lo + 5, x_hi, rng.uniform(7, 11)):
+        if rng.random() < 0.7:
+            kind = str(rng.choice(vehicles))
+            size = obj_size(kind)
+            lane = rng.choice([-1, 1]) * road_half / 2
+            if abs(lane) < 1.0 + size[1] / 2:
+                lane = np.sign(lane) * (1.0 + size[1] / 2) if lane else 1.0 + size[1] / 2
+            add(kind, (x + rng.uniform(-1, 1), lane, size[2] / 2), size,
+                yaw=float(rng.normal(0, 0.05)) + (np.pi if lane < 0 else 0.0))
+    for x in np.arange(x_lo, x_hi, rng.uniform(4, 8)):
+        side = rng.choice([-1, 1])
+        r = rng.random()
+        if r < 0.5:
+            size = obj_size('pedestrian')
+            y = side * (road_half + rng.uniform(0.5, walk - 0.5))
+            add('pedestrian', (x, y, size[2] / 2), size, yaw=float(rng.uniform(0, np.pi)))
+        elif r < 0.7:
+            kind = str(rng.choice(['barrier', 'traffic_cone']))
+            size = obj_size(kind)
+            y = side * (road_half - rng.uniform(0.3, 1.0))
+            add(kind, (x, y, size[2] / 2), size)
+    return scene

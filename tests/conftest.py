@@ -1,0 +1,33 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> str:
+    return ROOT
+
+
+@pytest.fixture(scope='session')
+def tiny_semantickitti(tmp_path_factory) -> str:
+    """A tiny synthetic SemanticKITTI set (2 sequences × 3 scans, sparse LiDAR) with infos."""
+    from afov_plugin.converters import create_semantickitti_infos
+    from afov_plugin.synthetic import write_semantickitti
+    root = str(tmp_path_factory.mktemp('skitti'))
+    write_semantickitti(root, num_scenes=2, frames=3, seed=1, azimuth_steps=256)
+    create_semantickitti_infos(root, root)
+    return root
+
+
+def run_tool(args, cwd=ROOT, timeout=900) -> subprocess.CompletedProcess:
+    """Run a tool with this interpreter from the repository root, without PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    return proc

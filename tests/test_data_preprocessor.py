@@ -1,0 +1,103 @@
+import numpy as np
+import torch
+from mmdet3d.models.data_preprocessors import Det3DDataPreprocessor
+from mmdet3d.registry import MODELS
+from mmdet3d.structures import Det3DDataSample, PointData
+
+import afov_plugin  # noqa: F401
+from afov_plugin.models.data_preprocessors import subsample_voxels, unique_voxels
+
+
+def _clustered_points(n: int = 4000, seed: int = 0) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    xyz = rng.normal(0, 3.0, (n, 3))
+    xyz[: n // 2] = np.round(xyz[: n // 2], 1)  # many points share voxels
+    feats = rng.random((n, 1))
+    return torch.from_numpy(np.concatenate([xyz, feats], 1)).float()
+
+
+def _build(max_voxels=None, voxel_size=0.2):
+    return MODELS.build(dict(
+        type='AFOVMinkUNetDataPreprocessor', voxel=True, voxel_type='minkunet',
+        batch_first=True, max_voxels=max_voxels,
+        voxel_layer=dict(max_num_points=-1, point_cloud_range=[-100, -100, -20, 100, 100, 20],
+                         voxel_size=[voxel_size] * 3, max_voxels=(-1, -1))))
+
+
+def _sample(points: torch.Tensor) -> Det3DDataSample:
+    s = Det3DDataSample()
+    s.gt_pts_seg = PointData(pts_semantic_mask=torch.arange(points.shape[0]) % 7)
+    return s
+
+
+def test_same_voxels_and_first_point_features_as_mmdet3d():
+    pts = _clustered_points()
+    coords = torch.round(pts[:, :3] / 0.2).int()
+    coords -= coords.min(0)[0]
+    # mmdet3d's own numpy quantization (its CPU part; only its .cuda() calls are broken)
+    ref_idx, ref_inv = Det3DDataPreprocessor.sparse_quantize(
+        Det3DDataPreprocessor.__new__(Det3DDataPreprocessor),
+        coords.numpy(), return_index=True, return_inverse=True)
+    first, inverse = unique_voxels(coords)
+    np.testing.assert_array_equal(first.numpy(), ref_idx)
+    np.testing.assert_array_equal(inverse.numpy(), ref_inv.reshape(-1))
+
+    pre = _build()
+    pre.eval()
+    sample = _sample(pts)
+    out = pre.voxelize([pts], [sample])
+    np.testing.assert_array_equal(out['voxels'].numpy(), pts[ref_idx].numpy())
+    np.testing.assert_array_equal(out['coors'][:, 1:].numpy(), coords[ref_idx].numpy())
+    assert (out['coors'][:, 0] == 0).all()
+    np.testing.assert_array_equal(sample.gt_pts_seg.voxel_semantic_mask.numpy(),
+                                  (torch.arange(pts.shape[0]) % 7)[ref_idx].numpy())
+
+
+def test_point2voxel_map_is_right_when_max_voxels_subsamples():
+    pts = _clustered_points(seed=1)
+    pre = _build(max_voxels=500)
+    pre.train()
+    torch.manual_seed(0)
+    sample = _sample(pts)
+    out = pre.voxelize([pts], [sample])
+    p2v = sample.point2voxel_map
+    assert out['voxels'].shape[0] == 500 and p2v.shape == (pts.shape[0], )
+    kept = p2v >= 0
+    assert 0 < kept.sum() < pts.shape[0]
+    coords = torch.round(pts[:, :3] / 0.2).int()
+    coords -= coords.min(0)[0]
+    # every kept point maps to the voxel that contains it
+    np.testing.assert_array_equal(out['coors'][p2v[kept], 1:].numpy(), coords[kept].numpy())
+    # every dropped point's voxel is really absent
+    kept_keys = {tuple(c) for c in out['coors'][:, 1:].tolist()}
+    assert not any(tuple(c) in kept_keys for c in coords[~kept].tolist())
+    # each voxel's label is the label of a point inside it
+    labels = sample.gt_pts_seg.voxel_semantic_mask
+    assert labels.shape == (500, )
+
+
+def test_subsample_keeps_order_and_remaps():
+    first = torch.tensor([0, 2, 5, 7])
+    inverse = torch.tensor([0, 0, 1, 1, 1, 2, 2, 3])
+    gen = torch.Generator().manual_seed(3)
+    new_first, p2v = subsample_voxels(first, inverse, 2, generator=gen)
+    assert new_first.shape == (2, ) and (new_first[1:] > new_first[:-1]).all()
+    for point, voxel in enumerate(p2v.tolist()):
+        if voxel >= 0:
+            assert new_first[voxel] == first[inverse[point]]
+        else:
+            assert first[inverse[point]] not in new_first
+
+
+def test_batch_of_two_and_empty_scan_error():
+    pre = _build()
+    pre.eval()
+    a, b = _clustered_points(300, 2), _clustered_points(200, 3)
+    sa, sb = _sample(a), _sample(b)
+    out = pre.voxelize([a, b], [sa, sb])
+    assert set(out['coors'][:, 0].tolist()) == {0, 1}
+    assert (out['coors'][:, 0] == 1).sum() == sb.batch_idx.numel()
+    assert sa.point2voxel_map.max() < (out['coors'][:, 0] == 0).sum()
+    import pytest
+    with pytest.raises(ValueError, match='empty point cloud'):
+        pre.voxelize([torch.zeros(0, 4)], [_sample(torch.zeros(0, 4))])

@@ -1,0 +1,47 @@
+import numpy as np
+
+from afov_plugin.synthetic import KINDS, Box, LidarModel, Scene, cast_rays, scan
+
+
+def _scene_with_box(distance: float) -> Scene:
+    scene = Scene(length=100.0, bands=[(0.0, 100.0, 'road')])
+    scene.boxes.append(Box(np.array([distance + 1.0, 0.0, 1.0]), np.array([2.0, 2.0, 2.0]),
+                           0.0, 'car', 7))
+    return scene
+
+
+def test_ray_hits_box_face_and_ground_at_known_distances():
+    scene = _scene_with_box(10.0)
+    origin = np.array([0.0, 0.0, 1.0])
+    dirs = np.array([[1.0, 0.0, 0.0],  # straight at the box face at x = 10
+                     [0.0, 1.0, 0.0],  # along y: nothing (box is on the x axis)
+                     [np.cos(np.deg2rad(-30)), 0.0, np.sin(np.deg2rad(-30))],  # ground first
+                     [-np.cos(np.deg2rad(-10)), 0.0, np.sin(np.deg2rad(-10))]])
+    t, kind, inst, cos_inc = cast_rays(scene, origin, dirs, max_range=50.0)
+    names = list(KINDS)
+    assert np.isclose(t[0], 10.0) and names[kind[0]] == 'car' and inst[0] == 7
+    assert np.isclose(cos_inc[0], 1.0)
+    assert np.isinf(t[1]) and kind[1] == -1
+    assert np.isclose(t[2], 1.0 / np.sin(np.deg2rad(30))) and names[kind[2]] == 'road'
+    assert np.isclose(t[3], 1.0 / np.sin(np.deg2rad(10))) and inst[3] == 0
+
+
+def test_rotated_box_is_hit_at_its_rotated_extent():
+    scene = Scene(length=100.0, bands=[(0.0, 100.0, 'road')])
+    # a 4 x 0.2 slab rotated by 90°: seen end-on from the origin it is 4 m deep along y only
+    scene.boxes.append(Box(np.array([5.0, 0.0, 2.0]), np.array([4.0, 0.2, 4.0]), np.pi / 2,
+                           'fence', 1))
+    t, kind, _, _ = cast_rays(scene, np.array([0.0, 0.0, 2.0]), np.array([[1.0, 0.0, 0.0]]),
+                              50.0)
+    assert np.isclose(t[0], 4.9)
+
+
+def test_scan_returns_sensor_frame_points_on_the_ground_plane():
+    scene = Scene(length=100.0, bands=[(0.0, 100.0, 'terrain')])
+    model = LidarModel(-20.0, -5.0, 4, 64, 60.0, 0.5, 2.0)
+    out = scan(scene, model, (3.0, 1.0, 0.3), np.random.default_rng(0), range_noise=0.0,
+               dropout=0.0)
+    assert out['points'].shape == (4 * 64, 3) and out['points'].dtype == np.float32
+    np.testing.assert_allclose(out['points'][:, 2], -2.0, atol=1e-4)  # ground is 2 m below
+    assert set(np.unique(out['ring'])) == {0.0, 1.0, 2.0, 3.0}
+    assert ((out['intensity'] >= 0) & (out['intensity'] <= 1)).all()

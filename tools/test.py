@@ -1,0 +1,100 @@
+"""Test (evaluate) a checkpoint. Same command line as mmdet3d's ``tools/test.py``."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # no PYTHONPATH needed
+
+import afov_plugin  # noqa: E402,F401  (compat fixes + registration)
+from afov_plugin import compat  # noqa: E402
+from afov_plugin.engine import adapt_runtime_cfg  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmdet3d.utils import replace_ceph_backend  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and eval) a 3D segmentor')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the file containing '
+                        'evaluation metrics')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load CHECKPOINT with full pickle. Only for legacy files you '
+                        'trust: it can run code stored in the file')
+    parser.add_argument('--ceph', action='store_true', help='use ceph as data storage backend')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument('--show-dir', help='directory where painted results will be saved')
+    parser.add_argument('--score-thr', type=float, default=0.1, help='bbox score threshold')
+    parser.add_argument('--task', type=str, default='lidar_seg',
+                        choices=['mono_det', 'multi-view_det', 'lidar_det', 'lidar_seg',
+                                 'multi-modality_det'],
+                        help='determine the visualization method depending on the task')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, xxx=yyy format')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
+    default_hooks = cfg.default_hooks
+    if 'visualization' not in default_hooks:
+        raise RuntimeError('VisualizationHook must be included in default_hooks. Refer to '
+                           "the usage 'visualization=dict(type='VisualizationHook')'")
+    visualizer_hook = default_hooks['visualization']
+    visualizer_hook['draw'] = True
+    if args.show:
+        visualizer_hook['show'] = True
+        visualizer_hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        visualizer_hook['test_out_dir'] = args.show_dir
+    visualizer_hook['vis_task'] = args.task
+    visualizer_hook['score_thr'] = args.score_thr
+    return cfg
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    cfg = Config.fromfile(args.config)
+    if args.ceph:
+        cfg = replace_ceph_backend(cfg)
+    cfg.launcher = args.launcher
+    adapt_runtime_cfg(cfg)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.tta:
+        assert 'tta_model' in cfg, 'Cannot find ``tta_model`` in config.'
+        assert 'tta_pipeline' in cfg, 'Cannot find ``tta_pipeline`` in config.'
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = ConfigDict(**cfg.tta_model)
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = build_config(args)
+    if args.trust_checkpoint:
+        compat.trust_checkpoint(args.checkpoint)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
