@@ -68,8 +68,8 @@ class _Payload:
 
 
 class _GetattrPayload:
-    def __reduce__(self):
-        return (getattr, (os, 'system'))
+    def __reduce__(self):  # a getattr the stand-in must not resolve
+        return (getattr, (HistoryBuffer, '__init__'))
 
 
 def test_code_carrying_checkpoint_is_refused_and_nothing_runs(tmp_path):

@@ -27,7 +27,12 @@ if [[ ! -x "$PY" ]]; then
 fi
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 log "installing torch ${TORCH_VERSION}, build tools"
-"${PIP[@]}" "torch==${TORCH_VERSION}" "$SETUPTOOLS_SPEC" wheel "$NUMPY_SPEC" ninja "mmengine==${MMENGINE_VERSION}"
+"${PIP[@]}" "torch==${TORCH_VERSION}"
+# torch 2.13 declares setuptools>=77, but mmengine 0.10.7 and mmcv's setup.py need
+# pkg_resources, gone from setuptools 81+: pin it afterwards (pip warns about the conflict;
+# torch only uses setuptools to build C++ extensions, which works with this version).
+"${PIP[@]}" "$SETUPTOOLS_SPEC" wheel "$NUMPY_SPEC" ninja "mmengine==${MMENGINE_VERSION}" 2>&1 \
+  | grep -v "setuptools>=77\|dependency resolver\|dependency conflicts" || true
 
 if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '${MMCV_VERSION}'" 2>/dev/null; then
   mkdir -p "$WHEEL_CACHE"
@@ -57,7 +62,7 @@ else
   SPCONV_PKG="$SPCONV_CPU_PACKAGE"
 fi
 log "installing mmdet ${MMDET_VERSION}, mmdet3d ${MMDET3D_VERSION}, mmsegmentation ${MMSEG_VERSION}, ${SPCONV_PKG}"
-"${PIP[@]}" "torch==${TORCH_VERSION}" "mmengine==${MMENGINE_VERSION}" "mmcv==${MMCV_VERSION}" \
+"${PIP[@]}" "mmengine==${MMENGINE_VERSION}" "mmcv==${MMCV_VERSION}" "$SETUPTOOLS_SPEC" \
   "mmdet==${MMDET_VERSION}" "mmdet3d==${MMDET3D_VERSION}" "mmsegmentation[multimodal]==${MMSEG_VERSION}" \
   "$SPCONV_PKG" "$NUMPY_SPEC" $EXTRA_PACKAGES
 log "installing afov_plugin in editable mode"

@@ -1,5 +1,6 @@
 """Synthetic driving world written in real dataset layouts (reached from tools and tests only)."""
-from .lidar import KITTI_HDL64, NUSCENES_HDL32, LidarModel, cast_rays, scan
+from .lidar import KITTI_HDL64, NUSCENES_HDL32, LidarModel, scan
+from .raycast import cast_rays
 from .semantickitti_writer import sequence_ids, write_semantickitti
 from .world import KINDS, Box, Kind, Scene, generate_scene
 

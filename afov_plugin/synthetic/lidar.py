@@ -4,6 +4,7 @@ from typing import Tuple
 
 import numpy as np
 
+from .raycast import cast_rays, rot_z
 from .world import KINDS, Scene
 
 
@@ -32,63 +33,6 @@ KITTI_HDL64 = LidarModel(-24.9, 2.0, 64, 2048, 80.0, 2.5, 1.73)
 NUSCENES_HDL32 = LidarModel(-30.67, 10.67, 32, 1084, 70.0, 1.0, 1.84)
 
 
-def _rot_z(yaw: float) -> np.ndarray:
-    c, s = np.cos(yaw), np.sin(yaw)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def cast_rays(scene: Scene, origin: np.ndarray, dirs: np.ndarray,
-              max_range: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest hit of each ray (world frame).
-
-    Args:
-        origin: (3,) ray origin. dirs: (R, 3) unit directions.
-
-    Returns:
-        t: (R,) hit distance (inf when nothing within ``max_range``),
-        kind: (R,) index into ``list(KINDS)`` (-1 for no hit),
-        instance: (R,) box instance id (0 for ground / no hit),
-        cos_incidence: (R,) |cos| between ray and surface normal.
-    """
-    num = dirs.shape[0]
-    t_best = np.full(num, np.inf)
-    kind = np.full(num, -1, dtype=np.int64)
-    inst = np.zeros(num, dtype=np.int64)
-    cos_inc = np.ones(num)
-    # ground plane z = 0
-    down = dirs[:, 2] < -1e-6
-    t_ground = np.where(down, -origin[2] / np.where(down, dirs[:, 2], -1.0), np.inf)
-    hit = t_ground < max_range
-    t_best[hit] = t_ground[hit]
-    xy = origin[None, :2] + t_ground[hit, None] * dirs[hit, :2]
-    kind[hit] = scene.ground_kind_ids(xy)
-    cos_inc[hit] = np.abs(dirs[hit, 2])
-    names = list(KINDS)
-    boxes = [b for b in scene.boxes
-             if np.linalg.norm(b.center[:2] - origin[:2]) - np.linalg.norm(b.size) < max_range]
-    for b in boxes:
-        rot = _rot_z(b.yaw)
-        p = rot.T @ (origin - b.center)  # (3,)
-        d = dirs @ rot  # (R, 3): rot.T applied to each row
-        with np.errstate(divide='ignore', invalid='ignore'):
-            inv = 1.0 / d
-            t1 = (-b.size / 2 - p) * inv
-            t2 = (b.size / 2 - p) * inv
-        tmin_axes = np.minimum(t1, t2)
-        tmin = np.nanmax(tmin_axes, axis=1)
-        tmax = np.nanmin(np.maximum(t1, t2), axis=1)
-        ok = (tmax >= tmin) & (tmin > 0) & (tmin < t_best)
-        if not ok.any():
-            continue
-        t_best[ok] = tmin[ok]
-        kind[ok] = names.index(b.kind)
-        inst[ok] = b.instance
-        axis = np.argmax(tmin_axes[ok], axis=1)
-        cos_inc[ok] = np.abs(d[ok, axis])
-    t_best[t_best >= max_range] = np.inf
-    return t_best, kind, inst, cos_inc
-
-
 def scan(scene: Scene, model: LidarModel, pose_xy_yaw: Tuple[float, float, float],
          rng: np.random.Generator, range_noise: float = 0.01,
          dropout: float = 0.02) -> dict:
@@ -99,7 +43,7 @@ def scan(scene: Scene, model: LidarModel, pose_xy_yaw: Tuple[float, float, float
     """
     x, y, yaw = pose_xy_yaw
     dirs_s, ring = model.ray_directions()
-    rot = _rot_z(yaw)
+    rot = rot_z(yaw)
     origin = np.array([x, y, model.height])
     t, kind, inst, cos_inc = cast_rays(scene, origin, dirs_s @ rot.T, model.max_range)
     keep = np.isfinite(t) & (t > model.min_range)
