@@ -1,0 +1,3 @@
+from .pairing import PointPixelPairing, occlusion_mask, project_points
+
+__all__ = ['PointPixelPairing', 'project_points', 'occlusion_mask']

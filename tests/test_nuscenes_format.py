@@ -1,0 +1,134 @@
+import os.path as osp
+import pickle
+
+import numpy as np
+from mmengine.config import Config
+from mmdet3d.registry import DATASETS, TRANSFORMS
+from mmdet3d.utils import register_all_modules
+
+import afov_plugin  # noqa: F401
+from afov_plugin.datasets import NUSCENES_LIDARSEG_MAPPING
+from afov_plugin.datasets.transforms import project_points
+
+
+def _devkit(root):
+    from nuscenes import NuScenes
+    return NuScenes('v1.0-mini', root, verbose=False)
+
+
+def test_devkit_loads_the_set_and_its_lidarseg(tiny_nuscenes):
+    nusc = _devkit(tiny_nuscenes)
+    assert len(nusc.scene) == 2 and len(nusc.sample) == 4
+    from nuscenes.utils import splits
+    assert {s['name'] for s in nusc.scene} <= set(splits.mini_train + splits.mini_val)
+    sample = nusc.sample[0]
+    assert set(sample['data']) == {'LIDAR_TOP', 'CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_BACK_RIGHT',
+                                   'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_FRONT_LEFT'}
+    sd = nusc.get('sample_data', sample['data']['LIDAR_TOP'])
+    from nuscenes.utils.data_classes import LidarPointCloud
+    pc = LidarPointCloud.from_file(osp.join(tiny_nuscenes, sd['filename']))
+    labels = np.fromfile(osp.join(tiny_nuscenes, nusc.get('lidarseg', sd['token'])['filename']),
+                         dtype=np.uint8)
+    assert labels.shape[0] == pc.points.shape[1] > 10000
+    assert set(np.unique(labels)) <= set(range(32)) and 24 in labels  # driveable surface
+
+
+def test_pairing_matches_devkit_point_to_image_mapping(tiny_nuscenes):
+    nusc = _devkit(tiny_nuscenes)
+    infos = pickle.load(open(osp.join(tiny_nuscenes, 'nuscenes_infos_train.pkl'), 'rb'))
+    info = infos['data_list'][0]
+    sample = nusc.get('sample', info['token'])
+    xyz = np.fromfile(osp.join(tiny_nuscenes, 'samples/LIDAR_TOP',
+                               info['lidar_points']['lidar_path']),
+                      dtype=np.float32).reshape(-1, 5)[:, :3]
+    total = 0
+    for cam, cam_info in info['images'].items():
+        ref, _, im = nusc.explorer.map_pointcloud_to_image(sample['data']['LIDAR_TOP'],
+                                                           sample['data'][cam], min_dist=1.0)
+        uv, depth = project_points(xyz, np.asarray([cam_info['lidar2img']]))
+        uv, depth = uv[0], depth[0]
+        w, h = im.size
+        mask = (depth > 1.0) & (uv[:, 0] > 1) & (uv[:, 0] < w - 1) & (uv[:, 1] > 1) & \
+            (uv[:, 1] < h - 1)
+        assert mask.sum() == ref.shape[1]
+        np.testing.assert_allclose(uv[mask], ref[:2].T, atol=1e-3)
+        total += mask.sum()
+    assert total > 0.3 * xyz.shape[0]
+
+
+def test_pairing_transform_outputs(tiny_nuscenes):
+    infos = pickle.load(open(osp.join(tiny_nuscenes, 'nuscenes_infos_train.pkl'), 'rb'))
+    info = infos['data_list'][0]
+    xyz = np.fromfile(osp.join(tiny_nuscenes, 'samples/LIDAR_TOP',
+                               info['lidar_points']['lidar_path']),
+                      dtype=np.float32).reshape(-1, 5)[:, :3]
+    names = list(info['images'])
+    lidar2img = np.stack([np.asarray(info['images'][c]['lidar2img']) for c in names])
+    sizes = np.array([[info['images'][c]['height'], info['images'][c]['width']] for c in names])
+    pairing = TRANSFORMS.build(dict(type='PointPixelPairing'))
+    cam, pix, pixf = pairing.pair(xyz, lidar2img, sizes)
+    paired = cam >= 0
+    assert cam.dtype == np.int8 and pix.shape == (xyz.shape[0], 2)
+    assert (pix[~paired] == -1).all() and 0.2 < paired.mean() < 0.9
+    uv, depth = project_points(xyz, lidar2img)
+    idx = np.flatnonzero(paired)
+    np.testing.assert_allclose(pixf[idx], uv[cam[idx], idx], atol=1e-3)
+    assert (depth[cam[idx], idx] > 1.0).all()
+    assert (pix[idx, 0] < sizes[cam[idx], 1]).all() and (pix[idx, 1] < sizes[cam[idx], 0]).all()
+    # 'last' rule: the highest camera index among those that see the point
+    last = TRANSFORMS.build(dict(type='PointPixelPairing', multi_camera='last'))
+    cam_last, _, _ = last.pair(xyz, lidar2img, sizes)
+    assert ((cam_last >= 0) == paired).all() and (cam_last[paired] >= cam[paired]).all()
+
+
+def test_occlusion_test_removes_points_behind_a_box():
+    from afov_plugin.datasets.transforms import PointPixelPairing
+    # camera at the origin looking along +x (lidar frame = camera rig here), K simple
+    k = np.array([[100.0, 0, 50], [0, 100.0, 50], [0, 0, 1]])
+    cam_from_lidar = np.array([[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1.0]])
+    lidar2img = np.eye(4)
+    lidar2img[:3, :3] = k
+    lidar2img = (lidar2img @ cam_from_lidar)[None]
+    ys, zs = np.meshgrid(np.linspace(-0.5, 0.5, 21), np.linspace(-0.5, 0.5, 21))
+    front = np.stack([np.full(ys.size, 5.0), ys.ravel(), zs.ravel()], 1)  # box face at 5 m
+    behind = np.stack([np.full(ys.size, 10.0), 2 * ys.ravel(), 2 * zs.ravel()], 1)  # same rays
+    aside = np.array([[10.0, 3.0, 0.0]])  # visible wall point next to the box
+    xyz = np.concatenate([front, behind, aside])
+    sizes = np.array([[100, 100]])
+    no_test = PointPixelPairing(occlusion_test=False).pair(xyz, lidar2img, sizes)[0]
+    with_test = PointPixelPairing(occlusion_test=True, occlusion_cell=4).pair(xyz, lidar2img,
+                                                                              sizes)[0]
+    n = front.shape[0]
+    assert (no_test >= 0).all()
+    assert (with_test[:n] == 0).all()  # the box face stays
+    assert (with_test[n:2 * n] == -1).mean() > 0.95  # points hidden behind it go
+    assert with_test[-1] == 0
+
+
+def test_nuscenes_seg_dataset_loads_points_labels_and_cameras(tiny_nuscenes):
+    register_all_modules(init_default_scope=True)
+    ds = DATASETS.build(dict(
+        type='NuScenesSegDataset', data_root=tiny_nuscenes + '/',
+        ann_file='nuscenes_infos_train.pkl',
+        data_prefix=dict(pts='samples/LIDAR_TOP', pts_semantic_mask='lidarseg/v1.0-mini',
+                         **{c: f'samples/{c}' for c in ['CAM_FRONT', 'CAM_FRONT_RIGHT',
+                                                        'CAM_FRONT_LEFT', 'CAM_BACK',
+                                                        'CAM_BACK_LEFT', 'CAM_BACK_RIGHT']}),
+        modality=dict(use_lidar=True, use_camera=True),
+        pipeline=[
+            dict(type='LoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
+            dict(type='LoadAnnotations3D', with_bbox_3d=False, with_label_3d=False,
+                 with_seg_3d=True, seg_3d_dtype='np.uint8'),
+            dict(type='PointSegClassMapping'),
+            dict(type='PointPixelPairing'),
+        ]))
+    assert len(ds) == 2
+    item = ds[0]
+    raw = np.fromfile(item['pts_semantic_mask_path'], dtype=np.uint8)
+    lut = np.full(32, 16)
+    for r, c in NUSCENES_LIDARSEG_MAPPING.items():
+        lut[r] = c
+    np.testing.assert_array_equal(item['pts_semantic_mask'], lut[raw])
+    assert item['points'].shape[0] == raw.shape[0]
+    assert all(osp.isfile(v['img_path']) for v in item['images'].values())
+    assert item['pts_cam'].shape == (raw.shape[0], )
