@@ -4,7 +4,7 @@ from afov_plugin.synthetic import KINDS, Box, LidarModel, Scene, cast_rays, scan
 
 
 def _scene_with_box(distance: float) -> Scene:
-    scene = Scene(length=100.0, bands=[(0.0, 100.0, 'road')])
+    scene = Scene(length=100.0, bands=[(0.0, 100.0, 'sidewalk')])
     scene.boxes.append(Box(np.array([distance + 1.0, 0.0, 1.0]), np.array([2.0, 2.0, 2.0]),
                            0.0, 'car', 7))
     return scene
@@ -22,7 +22,7 @@ def test_ray_hits_box_face_and_ground_at_known_distances():
     assert np.isclose(t[0], 10.0) and names[kind[0]] == 'car' and inst[0] == 7
     assert np.isclose(cos_inc[0], 1.0)
     assert np.isinf(t[1]) and kind[1] == -1
-    assert np.isclose(t[2], 1.0 / np.sin(np.deg2rad(30))) and names[kind[2]] == 'road'
+    assert np.isclose(t[2], 1.0 / np.sin(np.deg2rad(30))) and names[kind[2]] == 'sidewalk'
     assert np.isclose(t[3], 1.0 / np.sin(np.deg2rad(10))) and inst[3] == 0
 
 
@@ -45,3 +45,23 @@ def test_scan_returns_sensor_frame_points_on_the_ground_plane():
     np.testing.assert_allclose(out['points'][:, 2], -2.0, atol=1e-4)  # ground is 2 m below
     assert set(np.unique(out['ring'])) == {0.0, 1.0, 2.0, 3.0}
     assert ((out['intensity'] >= 0) & (out['intensity'] <= 1)).all()
+
+
+def test_every_evaluation_class_occurs_in_a_few_scenes():
+    from afov_plugin.datasets import NUSCENES_LIDARSEG_MAPPING
+    from afov_plugin.synthetic import NUSCENES_HDL32, generate_scene
+    from afov_plugin.synthetic.raycast import KIND_NAMES
+    seen = set()
+    for s in range(4):
+        rng = np.random.default_rng([0, s])
+        scene = generate_scene(rng)
+        for f in range(0, 20, 5):
+            out = scan(scene, NUSCENES_HDL32, (f * 2.5, 0.0, 0.0), rng)
+            seen |= {KIND_NAMES[k] for k in np.unique(out['kind'])}
+    nus = {KINDS[n].nuscenes_id for n in seen}
+    assert set(NUSCENES_LIDARSEG_MAPPING.values()) == {NUSCENES_LIDARSEG_MAPPING[i] for i in nus
+                                                       if i in NUSCENES_LIDARSEG_MAPPING}
+    kitti = {KINDS[n].kitti_id for n in seen}
+    kitti_classes = {10, 11, 15, 18, 30, 31, 32, 40, 44, 48, 49, 50, 51, 70, 71, 72, 80, 81}
+    assert kitti_classes <= kitti and kitti & {13, 20}  # + other-vehicle
+    assert {1, 10, 13} <= nus  # ignored raw ids occur too (animal, debris, bicycle rack)

@@ -1,6 +1,8 @@
 """Generate the synthetic driving world in a real dataset layout.
 
-Example: python tools/create_synthetic.py --format semantickitti --out data/synthetic_semantickitti
+Examples:
+  python tools/create_synthetic.py --format nuscenes --out data/synthetic_nuscenes --scenes 10
+  python tools/create_synthetic.py --format semantickitti --out data/synthetic_semantickitti
 """
 import argparse
 import os.path as osp
@@ -9,26 +11,44 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from afov_plugin.synthetic import write_semantickitti  # noqa: E402
+from afov_plugin.synthetic import write_nuscenes, write_semantickitti  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--format', choices=['semantickitti'], default='semantickitti',
-                        help='on-disk layout to write (nuScenes lands with the data issue)')
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--format', choices=['nuscenes', 'semantickitti'], default='nuscenes')
     parser.add_argument('--out', required=True, help='dataset root to write')
-    parser.add_argument('--scenes', type=int, default=4,
-                        help='number of scenes (the last one is the validation sequence 08)')
-    parser.add_argument('--frames', type=int, default=20, help='scans per scene')
+    parser.add_argument('--scenes', type=int, default=10,
+                        help='scenes (nuScenes: real v1.0-mini scene names, ~1 in 5 in val; '
+                        'SemanticKITTI: sequences, the last one is validation sequence 08)')
+    parser.add_argument('--frames', type=int, default=20, help='key frames / scans per scene')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--version', default='v1.0-mini',
+                        help='nuScenes version folder (v1.0-mini or v1.0-trainval names)')
+    parser.add_argument('--image-scale', type=float, default=1.0,
+                        help='image size relative to the real one (1600×900 / 1241×376); '
+                        'intrinsics are scaled alike')
     parser.add_argument('--azimuth-steps', type=int, default=None,
-                        help='LiDAR columns per sweep (default: the sensor model\'s, 2048 for '
-                        'the KITTI-like HDL-64); fewer for faster, sparser scans')
+                        help='LiDAR columns per sweep (default: the sensor model\'s)')
+    parser.add_argument('--no-images', action='store_true', help='SemanticKITTI: skip image_2')
     args = parser.parse_args()
     start = time.time()
-    paths = write_semantickitti(args.out, args.scenes, args.frames, args.seed,
-                                azimuth_steps=args.azimuth_steps)
-    print(f'wrote {len(paths)} scans to {args.out} in {time.time() - start:.1f} s')
+    if args.format == 'nuscenes':
+        from afov_plugin.synthetic.lidar import NUSCENES_HDL32, LidarModel
+        lidar = NUSCENES_HDL32 if args.azimuth_steps is None else LidarModel(
+            **{**NUSCENES_HDL32.__dict__, 'azimuth_steps': args.azimuth_steps})
+        tables = write_nuscenes(args.out, args.scenes, args.frames, args.seed,
+                                version=args.version, image_scale=args.image_scale, lidar=lidar)
+        n = len(tables['sample'])
+    else:
+        n = len(write_semantickitti(args.out, args.scenes, args.frames, args.seed,
+                                    azimuth_steps=args.azimuth_steps,
+                                    with_images=not args.no_images,
+                                    image_scale=args.image_scale))
+    took = time.time() - start
+    print(f'wrote {n} frames ({args.format}) to {args.out} in {took:.1f} s '
+          f'({took / max(n, 1):.2f} s per frame)')
 
 
 if __name__ == '__main__':

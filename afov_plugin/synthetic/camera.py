@@ -3,7 +3,8 @@
 Occlusion-correct by construction (nearest hit per pixel ray). Each box is only tested
 against the pixels inside its projected bounding box, which keeps a 1600×900 view cheap.
 """
-from typing import Dict, Optional
+import functools
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -12,7 +13,12 @@ from .world import Scene
 
 # Base colours (RGB) per kind; shading and texture are added at render time.
 KIND_COLORS = {
-    'road': (70, 70, 75), 'parking': (110, 100, 110), 'sidewalk': (170, 160, 150),
+    'road': (70, 70, 75), 'lane_marking': (235, 235, 235), 'parking': (110, 100, 110),
+    'other_ground': (150, 120, 100), 'static_other': (120, 90, 140),
+    'child': (220, 80, 150), 'construction_worker': (255, 140, 60),
+    'bicyclist': (180, 40, 90), 'motorcyclist': (150, 20, 60),
+    'bicycle_rack': (90, 90, 90), 'debris': (100, 80, 60), 'animal': (140, 100, 60),
+    'ego': (20, 20, 20), 'sidewalk': (170, 160, 150),
     'terrain': (120, 140, 70), 'building': (160, 110, 90), 'fence': (140, 130, 100),
     'vegetation': (40, 110, 40), 'trunk': (90, 60, 30), 'pole': (150, 150, 150),
     'traffic_sign': (220, 200, 30), 'car': (30, 60, 160), 'truck': (160, 40, 40),
@@ -23,11 +29,23 @@ KIND_COLORS = {
 _COLOR_TABLE = np.array([KIND_COLORS[n] for n in KIND_NAMES], dtype=np.float32)
 
 
-def pixel_rays(intrinsic: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(H*W, 3) camera-frame rays through pixel centres (not normalised; z = 1)."""
-    u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
+@functools.lru_cache(maxsize=16)
+def _pixel_rays_cached(k_bytes: bytes, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+    intrinsic = np.frombuffer(k_bytes).reshape(3, 3)
+    u, v = np.meshgrid(np.arange(width, dtype=np.float32) + 0.5,
+                       np.arange(height, dtype=np.float32) + 0.5)
     pix = np.stack([u, v, np.ones_like(u)], -1).reshape(-1, 3)
-    return pix @ np.linalg.inv(intrinsic).T
+    rays = (pix @ np.linalg.inv(intrinsic).T.astype(np.float32))
+    unit = rays / np.linalg.norm(rays, axis=1, keepdims=True)
+    rays.flags.writeable = False
+    unit.flags.writeable = False
+    return rays, unit
+
+
+def pixel_rays(intrinsic: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(H*W, 3) float32 camera-frame rays through pixel centres (z = 1). Cached per camera."""
+    return _pixel_rays_cached(np.ascontiguousarray(intrinsic, np.float64).tobytes(), width,
+                              height)[0]
 
 
 def render_camera(scene: Scene, intrinsic: np.ndarray, cam2world: np.ndarray, width: int,
@@ -42,9 +60,9 @@ def render_camera(scene: Scene, intrinsic: np.ndarray, cam2world: np.ndarray, wi
         ``rgb`` (H, W, 3) uint8, ``kind`` (H, W) int16 (-1 = sky), ``instance`` (H, W) int32,
         ``depth`` (H, W) float32 camera z (inf = sky).
     """
-    rays_c = pixel_rays(intrinsic, width, height)
-    norm = np.linalg.norm(rays_c, axis=1)
-    dirs = (rays_c / norm[:, None]) @ cam2world[:3, :3].T
+    rays_c, unit = _pixel_rays_cached(np.ascontiguousarray(intrinsic, np.float64).tobytes(),
+                                      width, height)
+    dirs = unit @ cam2world[:3, :3].T.astype(np.float32)
     origin = cam2world[:3, 3]
     world2cam = np.linalg.inv(cam2world)
 
@@ -74,13 +92,9 @@ def render_camera(scene: Scene, intrinsic: np.ndarray, cam2world: np.ndarray, wi
     texture = 0.85 + 0.15 * np.sin(pts[:, 0] * 3.1) * np.cos(pts[:, 1] * 2.3 + pts[:, 2] * 4.7)
     shade = (0.55 + 0.45 * cos_inc[hit]) * texture * np.exp(-t[hit] / 400.0)
     rgb[hit] = _COLOR_TABLE[kind[hit]] * shade[:, None]
-    lane = hit.copy()
-    road = KIND_NAMES.index('road')
-    lane[hit] = (kind[hit] == road) & (np.abs(pts[:, 1]) < 0.08) & (np.mod(pts[:, 0], 6) < 3)
-    rgb[lane] = 235
     if rng is not None:
-        rgb += rng.normal(0, 3.0, rgb.shape)
-    depth = np.where(hit, t * (rays_c[:, 2] / norm), np.inf)
+        rgb += rng.standard_normal(rgb.shape, dtype=np.float32) * 3.0
+    depth = np.where(hit, t * unit[:, 2], np.inf)
     shape = (height, width)
     return dict(rgb=np.clip(rgb, 0, 255).astype(np.uint8).reshape(height, width, 3),
                 kind=kind.astype(np.int16).reshape(shape),

@@ -22,7 +22,7 @@ from ..fileio import atomic_write_bytes, atomic_write_text
 from .camera import render_camera
 from .lidar import NUSCENES_HDL32, LidarModel, scan
 from .raycast import KIND_NAMES
-from .world import KINDS, generate_scene
+from .world import KINDS, ego_box, generate_scene
 
 # nuScenes-lidarseg categories, index = raw label id.
 LIDARSEG_CATEGORIES = [
@@ -199,8 +199,13 @@ def write_nuscenes(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: in
                     filename = f'samples/LIDAR_TOP/{base}.pcd.bin'
                     sensor2global = ego2global @ lidar2ego
                     yaw = np.arctan2(sensor2global[1, 0], sensor2global[0, 0])
-                    sweep = scan(scene, lidar, (sensor2global[0, 3], sensor2global[1, 3], yaw),
-                                 rng)
+                    ego_yaw = np.arctan2(ego2global[1, 0], ego2global[0, 0])
+                    scene.boxes.append(ego_box(ego2global[0, 3], ego2global[1, 3], ego_yaw))
+                    try:  # the LiDAR sees its own car; cameras do not
+                        sweep = scan(scene, lidar,
+                                     (sensor2global[0, 3], sensor2global[1, 3], yaw), rng)
+                    finally:
+                        scene.boxes.pop()
                     labels = kind2nus[sweep['kind']]
                     noisy = rng.random(labels.shape[0]) < noise_ratio
                     sweep['points'][noisy] *= rng.uniform(0.3, 0.9, (noisy.sum(), 1))

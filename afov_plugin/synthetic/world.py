@@ -13,34 +13,49 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Kind:
-    """A surface kind: name, raw SemanticKITTI id, raw nuScenes lidarseg id, reflectance."""
+    """A surface kind: raw SemanticKITTI id (and its moving variant, 0 if none), raw nuScenes
+    lidarseg id, and material reflectance."""
     name: str
     kitti_id: int
     nuscenes_id: int
     reflectance: float
+    kitti_moving_id: int = 0
 
 
+# Riders count with their vehicle in nuScenes (its boxes include the rider) and as
+# bicyclist / motorcyclist in SemanticKITTI. 'ego' is only seen by the nuScenes LiDAR.
 KINDS: Dict[str, Kind] = {k.name: k for k in [
     Kind('road', 40, 24, 0.10),
-    Kind('parking', 44, 25, 0.12),
+    Kind('lane_marking', 60, 24, 0.85),
+    Kind('parking', 44, 24, 0.12),
+    Kind('other_ground', 49, 25, 0.22),
     Kind('sidewalk', 48, 26, 0.25),
     Kind('terrain', 72, 27, 0.30),
     Kind('building', 50, 28, 0.35),
     Kind('fence', 51, 28, 0.40),
+    Kind('static_other', 52, 29, 0.40),
     Kind('vegetation', 70, 30, 0.45),
     Kind('trunk', 71, 30, 0.30),
     Kind('pole', 80, 28, 0.50),
     Kind('traffic_sign', 81, 28, 0.90),
-    Kind('car', 10, 17, 0.60),
-    Kind('truck', 18, 23, 0.55),
-    Kind('bus', 13, 16, 0.55),
-    Kind('trailer', 20, 22, 0.50),
-    Kind('construction_vehicle', 20, 18, 0.50),
-    Kind('pedestrian', 30, 2, 0.20),
+    Kind('car', 10, 17, 0.60, 252),
+    Kind('truck', 18, 23, 0.55, 258),
+    Kind('bus', 13, 16, 0.55, 257),
+    Kind('trailer', 20, 22, 0.50, 259),
+    Kind('construction_vehicle', 20, 18, 0.50, 259),
+    Kind('pedestrian', 30, 2, 0.20, 254),
+    Kind('child', 30, 3, 0.20, 254),
+    Kind('construction_worker', 30, 4, 0.60, 254),
     Kind('bicycle', 11, 14, 0.40),
+    Kind('bicyclist', 31, 14, 0.25, 253),
     Kind('motorcycle', 15, 21, 0.45),
+    Kind('motorcyclist', 32, 21, 0.25, 255),
     Kind('barrier', 52, 9, 0.70),
     Kind('traffic_cone', 99, 12, 0.80),
+    Kind('bicycle_rack', 99, 13, 0.50),
+    Kind('debris', 99, 10, 0.30),
+    Kind('animal', 99, 1, 0.20),
+    Kind('ego', 0, 31, 0.50),
 ]}
 
 
@@ -52,6 +67,7 @@ class Box:
     yaw: float
     kind: str
     instance: int
+    moving: bool = False
 
 
 @dataclass
@@ -70,6 +86,8 @@ class Scene:
         ay = np.abs(xy[:, 1])
         for y0, y1, kind in self.bands:
             out[(ay >= y0) & (ay < y1)] = names.index(kind)
+        marking = (np.abs(xy[:, 1]) < 0.1) & (np.mod(xy[:, 0], 6.0) < 3.0)
+        out[marking & (out == names.index('road'))] = names.index('lane_marking')
         for x0, x1, y0, y1, kind in self.ground_patches:
             inside = (xy[:, 0] >= x0) & (xy[:, 0] < x1) & (xy[:, 1] >= y0) & (xy[:, 1] < y1)
             out[inside] = names.index(kind)
@@ -88,7 +106,24 @@ _OBJECT_SIZES = {
     'motorcycle': ((1.9, 0.7, 1.2), (2.3, 0.9, 1.5)),
     'barrier': ((1.8, 0.4, 0.9), (2.5, 0.6, 1.1)),
     'traffic_cone': ((0.35, 0.35, 0.6), (0.45, 0.45, 0.9)),
+    'child': ((0.4, 0.4, 1.0), (0.5, 0.5, 1.3)),
+    'construction_worker': ((0.5, 0.5, 1.7), (0.8, 0.8, 1.9)),
+    'bicycle_rack': ((2.0, 0.5, 0.8), (3.0, 0.7, 1.0)),
+    'debris': ((0.3, 0.3, 0.15), (0.8, 0.6, 0.3)),
+    'animal': ((0.6, 0.3, 0.4), (1.0, 0.4, 0.7)),
+    'static_other': ((0.5, 0.5, 0.9), (1.8, 0.7, 1.4)),
 }
+# The roof of the data-collection car around the LiDAR mount (the LiDAR sits 0.94 m ahead of
+# the rear axle, the nuScenes ego origin, on a bar 0.64 m above the roof).
+EGO_SIZE = np.array([1.8, 1.8, 1.2])
+EGO_CENTER_X = 1.3
+
+
+def ego_box(x: float, y: float, yaw: float) -> Box:
+    """The data-collection car at ego pose (x, y, yaw), for the LiDAR's own returns."""
+    c = np.array([x + EGO_CENTER_X * np.cos(yaw), y + EGO_CENTER_X * np.sin(yaw),
+                  EGO_SIZE[2] / 2])
+    return Box(c, EGO_SIZE.copy(), yaw, 'ego', 0)
 
 
 def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
@@ -103,10 +138,10 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
     inst = 1
     x_lo, x_hi = -30.0, length - 30.0
 
-    def add(kind: str, center, size, yaw: float = 0.0) -> None:
+    def add(kind: str, center, size, yaw: float = 0.0, moving: bool = False) -> None:
         nonlocal inst
         scene.boxes.append(Box(np.asarray(center, float), np.asarray(size, float), yaw, kind,
-                               inst))
+                               inst, moving))
         inst += 1
 
     def obj_size(kind: str) -> np.ndarray:
@@ -120,6 +155,9 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
             y0 = road_half + walk
             ys = (y0, y0 + 5.0) if side > 0 else (-y0 - 5.0, -y0)
             scene.ground_patches.append((x, x + rng.uniform(10, 20), ys[0], ys[1], 'parking'))
+        if rng.random() < 0.35:  # a painted / kerbed traffic island in the road centre
+            scene.ground_patches.append((x + 22, x + 22 + rng.uniform(6, 12), -0.9, 0.9,
+                                         'other_ground'))
     # buildings, fences and vegetation behind the sidewalks
     for side in (-1, 1):
         x = x_lo
@@ -153,7 +191,7 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
                 add('traffic_sign', (x, y, 2.4), (0.1, 0.7, 0.7))
                 add('pole', (x, y, 1.0), (0.1, 0.1, 2.0))
     # vehicles on the road (both directions), riders and pedestrians
-    vehicles = ['car'] * 6 + ['truck', 'bus', 'trailer', 'construction_vehicle',
+    vehicles = ['car'] * 6 + ['truck', 'bus', 'bus', 'trailer', 'construction_vehicle',
                               'motorcycle', 'bicycle']
     for x in np.arange(x_lo + 5, x_hi, rng.uniform(7, 11)):
         if rng.random() < 0.7:
@@ -162,18 +200,37 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
             lane = rng.choice([-1, 1]) * road_half / 2
             if abs(lane) < 1.0 + size[1] / 2:
                 lane = np.sign(lane) * (1.0 + size[1] / 2) if lane else 1.0 + size[1] / 2
-            add(kind, (x + rng.uniform(-1, 1), lane, size[2] / 2), size,
-                yaw=float(rng.normal(0, 0.05)) + (np.pi if lane < 0 else 0.0))
+            yaw = float(rng.normal(0, 0.05)) + (np.pi if lane < 0 else 0.0)
+            moving = bool(rng.random() < 0.5)
+            cx = x + rng.uniform(-1, 1)
+            add(kind, (cx, lane, size[2] / 2), size, yaw=yaw, moving=moving)
+            if kind in ('bicycle', 'motorcycle'):
+                rider = np.array([0.6, 0.5, rng.uniform(0.8, 1.0)])
+                add('bicyclist' if kind == 'bicycle' else 'motorcyclist',
+                    (cx, lane, size[2] + rider[2] / 2 - 0.3), rider, yaw=yaw, moving=moving)
     for x in np.arange(x_lo, x_hi, rng.uniform(4, 8)):
         side = rng.choice([-1, 1])
         r = rng.random()
-        if r < 0.5:
-            size = obj_size('pedestrian')
+        if r < 0.45:
+            kind = str(rng.choice(['pedestrian'] * 6 + ['child', 'construction_worker']))
+            size = obj_size(kind)
             y = side * (road_half + rng.uniform(0.5, walk - 0.5))
-            add('pedestrian', (x, y, size[2] / 2), size, yaw=float(rng.uniform(0, np.pi)))
-        elif r < 0.7:
+            add(kind, (x, y, size[2] / 2), size, yaw=float(rng.uniform(0, np.pi)),
+                moving=bool(rng.random() < 0.5))
+        elif r < 0.65:
             kind = str(rng.choice(['barrier', 'traffic_cone']))
             size = obj_size(kind)
             y = side * (road_half - rng.uniform(0.3, 1.0))
             add(kind, (x, y, size[2] / 2), size)
+        elif r < 0.75:
+            kind = str(rng.choice(['bicycle_rack', 'static_other']))
+            size = obj_size(kind)
+            y = side * (road_half + walk - rng.uniform(0.5, 1.2))
+            add(kind, (x, y, size[2] / 2), size)
+        elif r < 0.82:
+            kind = str(rng.choice(['animal', 'debris']))
+            size = obj_size(kind)
+            y = side * (road_half + walk + rng.uniform(1.0, 5.0)) if kind == 'animal' else \
+                side * rng.uniform(0.5, road_half - 0.5)
+            add(kind, (x, y, size[2] / 2), size, yaw=float(rng.uniform(0, np.pi)))
     return scene
