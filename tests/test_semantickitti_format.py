@@ -19,10 +19,11 @@ def test_layout_and_label_encoding(tiny_semantickitti):
     lab = np.fromfile(osp.join(seq, 'labels', '000000.label'), dtype=np.uint32)
     assert lab.shape[0] == pts.shape[0] > 1000
     sem = lab & 0xFFFF
-    assert set(np.unique(sem)) <= {k.kitti_id for k in KINDS.values()}
+    known = {k.kitti_id for k in KINDS.values()} | {k.kitti_moving_id for k in KINDS.values()}
+    assert set(np.unique(sem)) <= known
     assert 40 in sem  # road
     inst = lab >> 16
-    assert (inst[sem == 40] == 0).all() and (inst[sem == 10] > 0).all()
+    assert (inst[sem == 40] == 0).all() and (inst[np.isin(sem, [10, 252])] > 0).all()
     assert len(open(osp.join(seq, 'poses.txt')).read().split('\n')) == 3 + 1
     calib = read_calib(osp.join(seq, 'calib.txt'))
     assert calib['P2'].shape == (3, 4) and calib['Tr'].shape == (4, 4)
