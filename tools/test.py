@@ -8,7 +8,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # no PYTHON
 
 import afov_plugin  # noqa: E402,F401  (compat fixes + registration)
 from afov_plugin import compat  # noqa: E402
-from afov_plugin.engine import adapt_runtime_cfg  # noqa: E402
+from afov_plugin.engine import adapt_runtime_cfg, set_data_root  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -34,6 +34,7 @@ def parse_args() -> argparse.Namespace:
                                  'multi-modality_det'],
                         help='determine the visualization method depending on the task')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument('--data-root', help='AFOV: point every dataloader at this dataset root')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, xxx=yyy format')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -69,6 +70,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg = replace_ceph_backend(cfg)
     cfg.launcher = args.launcher
     adapt_runtime_cfg(cfg)
+    set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:

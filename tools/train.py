@@ -9,7 +9,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # no PYTHON
 
 import afov_plugin  # noqa: E402,F401  (compat fixes + registration)
 from afov_plugin import compat  # noqa: E402
-from afov_plugin.engine import adapt_runtime_cfg  # noqa: E402
+from afov_plugin.engine import adapt_runtime_cfg, set_data_root  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -35,6 +35,7 @@ def parse_args() -> argparse.Namespace:
                         help='load the --resume / load_from checkpoint with full pickle. Only '
                         'for legacy files you trust: it can run code stored in the file')
     parser.add_argument('--ceph', action='store_true', help='use ceph as data storage backend')
+    parser.add_argument('--data-root', help='AFOV: point every dataloader at this dataset root')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, xxx=yyy format')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -52,6 +53,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg = replace_ceph_backend(cfg)
     cfg.launcher = args.launcher
     adapt_runtime_cfg(cfg)
+    set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:

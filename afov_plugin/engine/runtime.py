@@ -1,4 +1,7 @@
-"""Runtime settings that depend on the machine rather than on the experiment."""
+"""Runtime settings that depend on the machine or the data location, not the experiment."""
+import os
+from typing import Optional
+
 import torch
 from mmengine.config import Config
 
@@ -8,3 +11,25 @@ def adapt_runtime_cfg(cfg: Config) -> Config:
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     return cfg
+
+
+def set_data_root(cfg: Config, data_root: Optional[str]) -> Config:
+    """Point every dataloader's dataset (wrappers included) at ``data_root``."""
+    if not data_root:
+        return cfg
+    data_root = data_root.rstrip('/') + '/'
+    cfg.data_root = data_root
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg.get(name, {}).get('dataset') if cfg.get(name) else None
+        while ds is not None:
+            if 'data_root' in ds or 'ann_file' in ds:
+                ds['data_root'] = data_root
+            ds = ds.get('dataset')
+    return cfg
+
+
+def resolve_cache_dir(cache_dir: str, data_root: Optional[str]) -> str:
+    """A teacher cache path relative to the dataset root unless absolute."""
+    if os.path.isabs(cache_dir) or not data_root:
+        return cache_dir
+    return os.path.join(data_root, cache_dir)

@@ -1,0 +1,56 @@
+"""Pseudo-label statistics against ground truth (paper Tab. 4 style) and the teacher-projection
+baseline (the teacher's pseudo-labels as the prediction, unlabelled points counted wrong)."""
+import copy
+from typing import Dict, List, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from .functional import confusion, iou_from_confusion, miou_report
+
+# transforms of the train pipeline that turn paired points into pseudo-labels
+PSEUDO_LABEL_TRANSFORMS = ('LoadTeacherCache', 'PseudoLabelsAndSuperpoints')
+
+
+def report_pipeline(cfg, split: str = 'val') -> List[dict]:
+    """Loading + pairing of the test pipeline, then the train pipeline's pseudo-labelling."""
+    test = cfg.test_dataloader.dataset.pipeline
+    train = cfg.train_dataloader.dataset.pipeline
+    steps = [copy.deepcopy(t) for t in test if t['type'] not in ('PackAFOVInputs',
+                                                                  'Pack3DDetInputs')]
+    steps += [copy.deepcopy(t) for t in train if t['type'] in PSEUDO_LABEL_TRANSFORMS]
+    return steps
+
+
+def pseudo_label_statistics(dataset, class_names: Sequence[str], ignore_index: int,
+                            show_progress: bool = True) -> Dict[str, object]:
+    """Coverage, accuracy, per-class precision/recall and teacher-projection mIoU.
+
+    ``dataset`` yields dicts with ``pts_semantic_mask`` (ground truth) and ``pts_pseudo_label``.
+    Coverage = share of points with a valid ground-truth label that get a pseudo-label;
+    accuracy = share of those pseudo-labels that are right (both in %).
+    """
+    c = len(class_names)
+    hist = np.zeros((c, c + 1), np.int64)
+    for i in tqdm(range(len(dataset)), desc='pseudo-labels', disable=not show_progress):
+        item = dataset[i]
+        hist += confusion(np.asarray(item['pts_semantic_mask']),
+                          np.asarray(item['pts_pseudo_label']), c, ignore_index)
+    total = hist.sum()
+    labelled = hist[:, :c].sum()
+    correct = np.trace(hist[:, :c])
+    with np.errstate(divide='ignore', invalid='ignore'):
+        precision = np.diag(hist[:, :c]) / hist[:, :c].sum(0)
+        recall = np.diag(hist[:, :c]) / hist.sum(1)  # unlabelled points count as missed
+    iou = iou_from_confusion(hist)
+    per_class = {name: dict(precision=_pct(precision[k]), recall=_pct(recall[k]),
+                            iou=_pct(iou[k]), points=int(hist[k].sum()))
+                 for k, name in enumerate(class_names)}
+    return dict(points=int(total), coverage=_pct(labelled / max(total, 1)),
+                accuracy=_pct(correct / max(labelled, 1)),
+                teacher_projection_miou=_pct(miou_report(hist)['miou']),
+                per_class=per_class)
+
+
+def _pct(v: float) -> float:
+    return round(float(v) * 100, 2) if np.isfinite(v) else float('nan')

@@ -1,0 +1,3 @@
+from .afov_minkunet_head import AFOVMinkUNetHead
+
+__all__ = ['AFOVMinkUNetHead']

@@ -1,0 +1,240 @@
+"""Teacher cache, format version 1: the only module that reads or writes cache files.
+
+Layout of a cache folder (one per teacher × dictionary × dataset)::
+
+    manifest.json              format, version, teacher (name, config, checkpoint sha256),
+                               dictionary (name, fingerprint, prompts), feature dim / dtype
+    text_bank.safetensors      'text': (P, D) float32, L2-normalised prompt embeddings
+    entries/<key>.npz          one per camera image (np.savez_compressed, no object arrays):
+                                 region_map    (H, W) uint8 (uint16 if K >= 256), 0 = none
+                                 region_prompt (K,) int16 prompt index of region k (row k-1)
+                                 region_feat   (K, D) float16 (or float32) region features
+                                 checksum      (32,) uint8 sha256 of the three arrays above
+
+``<key>`` is the image path relative to the dataset root with ``/`` replaced by ``__`` and
+the extension dropped. No pickle anywhere: every loader passes ``allow_pickle=False`` or
+reads JSON / safetensors, so a cache shared by a stranger cannot run code when loaded.
+Every write goes to a temporary file in the same folder and is renamed into place, so a
+killed writer leaves either no entry or a complete one; a half-written temp file is never
+read as an entry. Every read verifies the checksum.
+"""
+import hashlib
+import io
+import json
+import os
+from typing import Dict, Iterable, Optional
+
+import numpy as np
+
+from ..fileio import atomic_write_bytes, atomic_write_text
+from .base import TeacherOutput
+
+FORMAT_NAME = 'afov-teacher-cache'
+FORMAT_VERSION = 1
+_ARRAYS = ('region_map', 'region_prompt', 'region_feat')
+
+
+class CacheError(ValueError):
+    """A cache folder or entry is missing, corrupt or does not match the config."""
+
+
+def image_key(rel_path: str) -> str:
+    """Cache key of an image path relative to the dataset root."""
+    stem = os.path.splitext(rel_path.replace('\\', '/'))[0]
+    return stem.strip('/').replace('/', '__')
+
+
+def _checksum(arrays: Dict[str, np.ndarray]) -> np.ndarray:
+    h = hashlib.sha256()
+    for name in _ARRAYS:
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f'{name}|{a.dtype.str}|{a.shape}|'.encode())
+        h.update(a.tobytes())
+    return np.frombuffer(h.digest(), dtype=np.uint8).copy()
+
+
+def encode_entry(output: TeacherOutput, feature_dtype: str = 'float16') -> bytes:
+    """The bytes of one entry file."""
+    k = output.num_regions
+    map_dtype = np.uint8 if k < 256 else np.uint16
+    arrays = dict(region_map=output.region_map.astype(map_dtype),
+                  region_prompt=np.asarray(output.region_prompt, dtype=np.int16),
+                  region_feat=np.asarray(output.region_feat, dtype=feature_dtype))
+    arrays['checksum'] = _checksum(arrays)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def decode_entry(data, name: str = '<bytes>') -> TeacherOutput:
+    """Parse and verify one entry (bytes or path); :class:`CacheError` names the file."""
+    src = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    try:
+        with np.load(src, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except ValueError as err:
+        if 'pickle' in str(err).lower():
+            raise CacheError(f'cache entry {name} holds a pickled object array; AFOV caches '
+                             'never do: the file was crafted or written by another tool. '
+                             'Delete it and rerun tools/cache_teacher.py') from None
+        raise CacheError(f'cache entry {name} is corrupt ({err}); delete it and rerun '
+                         'tools/cache_teacher.py to rewrite it') from None
+    except Exception as err:  # zipfile / zlib errors of truncated files
+        raise CacheError(f'cache entry {name} is corrupt or truncated ({type(err).__name__}: '
+                         f'{err}); delete it and rerun tools/cache_teacher.py') from None
+    missing = [k for k in _ARRAYS + ('checksum', ) if k not in arrays]
+    if missing:
+        raise CacheError(f'cache entry {name} lacks {missing}; delete it and rerun '
+                         'tools/cache_teacher.py')
+    if not np.array_equal(_checksum(arrays), arrays['checksum']):
+        raise CacheError(f'cache entry {name} fails its checksum (corrupted on disk or '
+                         'edited); delete it and rerun tools/cache_teacher.py')
+    return TeacherOutput(arrays['region_map'], arrays['region_prompt'].astype(np.int64),
+                         arrays['region_feat'])
+
+
+class TeacherCache:
+    """A cache folder. Use :meth:`create` to start or reopen one for writing, :meth:`open`
+    to read one; both refuse a cache whose format, teacher or dictionary differ."""
+
+    def __init__(self, root: str, manifest: dict) -> None:
+        self.root = root
+        self.manifest = manifest
+        self._text: Optional[np.ndarray] = None
+
+    # ---------------------------------------------------------------- manifest
+    @staticmethod
+    def manifest_path(root: str) -> str:
+        return os.path.join(root, 'manifest.json')
+
+    @staticmethod
+    def _read_manifest(root: str) -> dict:
+        path = TeacherCache.manifest_path(root)
+        if not os.path.isfile(path):
+            raise CacheError(f'no teacher cache at {root} (missing manifest.json): run '
+                             'tools/cache_teacher.py first')
+        try:
+            with open(path) as f:
+                manifest = json.load(f)
+        except json.JSONDecodeError as err:
+            raise CacheError(f'{path} is not valid JSON ({err}); delete the cache folder and '
+                             'rerun tools/cache_teacher.py') from None
+        if manifest.get('format') != FORMAT_NAME or manifest.get('version') != FORMAT_VERSION:
+            raise CacheError(f'{path}: format {manifest.get("format")!r} version '
+                             f'{manifest.get("version")!r}, this AFOV reads {FORMAT_NAME!r} '
+                             f'version {FORMAT_VERSION}; recreate the cache with '
+                             'tools/cache_teacher.py')
+        return manifest
+
+    @classmethod
+    def create(cls, root: str, teacher, dictionary, feature_dtype: str = 'float16') -> 'TeacherCache':
+        """Start a cache for ``teacher`` × ``dictionary`` (or reopen a matching one)."""
+        manifest = dict(
+            format=FORMAT_NAME, version=FORMAT_VERSION,
+            teacher=dict(name=teacher.name, config=teacher.config_text,
+                         checkpoint_sha256=teacher.checkpoint_sha256),
+            dictionary=dict(name=dictionary.name, fingerprint=dictionary.fingerprint,
+                            num_prompts=len(dictionary.prompts), prompts=dictionary.prompts),
+            feature_dim=int(teacher.feature_dim), feature_dtype=feature_dtype,
+            text_bank='text_bank.safetensors')
+        if os.path.isfile(cls.manifest_path(root)):
+            cache = cls.open(root, dictionary=dictionary)
+            old = cache.manifest['teacher']
+            if (old['name'], old['checkpoint_sha256']) != (teacher.name,
+                                                            teacher.checkpoint_sha256):
+                raise CacheError(f'{root} holds a cache of teacher {old["name"]!r} '
+                                 f'(checkpoint {old["checkpoint_sha256"][:12]}), not '
+                                 f'{teacher.name!r}: use another --cache-dir')
+            return cache
+        os.makedirs(os.path.join(root, 'entries'), exist_ok=True)
+        from safetensors.numpy import save
+        text = np.ascontiguousarray(teacher.text_bank(), dtype=np.float32)
+        if text.shape != (len(dictionary.prompts), teacher.feature_dim):
+            raise CacheError(f'teacher text bank has shape {text.shape}, expected '
+                             f'({len(dictionary.prompts)}, {teacher.feature_dim})')
+        atomic_write_bytes(os.path.join(root, manifest['text_bank']),
+                           save({'text': text}, metadata={'format': FORMAT_NAME}))
+        manifest['text_bank_sha256'] = hashlib.sha256(text.tobytes()).hexdigest()
+        atomic_write_text(cls.manifest_path(root), json.dumps(manifest, indent=1))
+        return cls(root, manifest)
+
+    @classmethod
+    def open(cls, root: str, dictionary=None, teacher_name: Optional[str] = None) -> 'TeacherCache':
+        """Open for reading; refuses a cache made with another dictionary or teacher."""
+        manifest = cls._read_manifest(root)
+        if dictionary is not None and manifest['dictionary']['fingerprint'] != \
+                dictionary.fingerprint:
+            raise CacheError(
+                f'teacher cache {root} was made with class dictionary '
+                f'{manifest["dictionary"]["name"]!r} (fingerprint '
+                f'{manifest["dictionary"]["fingerprint"][:12]}), but the config uses '
+                f'{dictionary.name!r} ({dictionary.fingerprint[:12]}): point the config at the '
+                'cache of this dictionary or rerun tools/cache_teacher.py with it')
+        if teacher_name is not None and manifest['teacher']['name'] != teacher_name:
+            raise CacheError(f'teacher cache {root} holds teacher '
+                             f'{manifest["teacher"]["name"]!r}, the config asks for '
+                             f'{teacher_name!r}')
+        return cls(root, manifest)
+
+    # ---------------------------------------------------------------- entries
+    def entry_path(self, key: str) -> str:
+        return os.path.join(self.root, 'entries', key + '.npz')
+
+    def has(self, key: str, verify: bool = False) -> bool:
+        path = self.entry_path(key)
+        if not os.path.isfile(path):
+            return False
+        if verify:
+            try:
+                self.read(key)
+            except CacheError:
+                return False
+        return True
+
+    def write(self, key: str, output: TeacherOutput) -> int:
+        """Write one entry atomically; returns its size in bytes."""
+        output.validate(self.manifest['dictionary']['num_prompts'], self.manifest['feature_dim'])
+        data = encode_entry(output, self.manifest['feature_dtype'])
+        atomic_write_bytes(self.entry_path(key), data)
+        return len(data)
+
+    def read(self, key: str) -> TeacherOutput:
+        path = self.entry_path(key)
+        if not os.path.isfile(path):
+            raise CacheError(f'cache entry {path} missing: rerun tools/cache_teacher.py on this '
+                             'split (it resumes and fills what is missing)')
+        return decode_entry(path, path)
+
+    def keys(self) -> Iterable[str]:
+        folder = os.path.join(self.root, 'entries')
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            if name.endswith('.npz') and not name.startswith('.tmp_'):
+                yield name[:-4]
+
+    def text_bank(self) -> np.ndarray:
+        """(P, D) float32 prompt embeddings."""
+        if self._text is None:
+            from safetensors.numpy import load_file
+            path = os.path.join(self.root, self.manifest['text_bank'])
+            try:
+                text = load_file(path)['text']
+            except Exception as err:
+                raise CacheError(f'text bank {path} unreadable ({err}); recreate the cache') \
+                    from None
+            if hashlib.sha256(np.ascontiguousarray(text).tobytes()).hexdigest() != \
+                    self.manifest.get('text_bank_sha256'):
+                raise CacheError(f'text bank {path} fails its checksum; recreate the cache')
+            self._text = text
+        return self._text
+
+    def verify(self) -> Dict[str, object]:
+        """Read every entry; returns {'entries': n, 'bytes': b, 'bad': [paths]}."""
+        n, size, bad = 0, 0, []
+        for key in self.keys():
+            n += 1
+            size += os.path.getsize(self.entry_path(key))
+            try:
+                self.read(key)
+            except CacheError:
+                bad.append(self.entry_path(key))
+        return dict(entries=n, bytes=size, bad=bad)

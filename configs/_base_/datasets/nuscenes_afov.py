@@ -1,0 +1,60 @@
+# nuScenes-lidarseg for AFOV: stage-2 training on cached-teacher pseudo-labels (no 3D label is
+# read in training), evaluation on all points of the val split with the seen/unseen split.
+# Real data layout: data/nuscenes/{samples,lidarseg/v1.0-trainval,v1.0-trainval}; infos from
+# `python tools/create_data.py nuscenes --root-path data/nuscenes --out-dir data/nuscenes`.
+dataset_type = 'NuScenesSegDataset'
+data_root = 'data/nuscenes/'
+version = 'v1.0-trainval'
+dictionary = 'nuscenes'
+class_names = ['barrier', 'bicycle', 'bus', 'car', 'construction_vehicle', 'motorcycle',
+               'pedestrian', 'traffic_cone', 'trailer', 'truck', 'driveable_surface',
+               'other_flat', 'sidewalk', 'terrain', 'manmade', 'vegetation']
+cameras = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT',
+           'CAM_BACK_RIGHT']
+data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{version}',
+                   **{cam: f'samples/{cam}' for cam in cameras})
+ignore_index = 16
+# The teacher whose cache stage 2 reads (written by tools/cache_teacher.py with this config).
+teacher = dict(type='MMSegOVTeacher', dictionary=dictionary,
+               config='configs/afov/teachers/san-vit-b16_mmseg.py',
+               checkpoint='checkpoints/san-vit-b16_20230906-fd0a7684.pth')
+teacher_cache_dir = 'teacher_cache/san-vit-b16'  # relative to data_root
+backend_args = None
+
+train_pipeline = [
+    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
+    dict(type='PointPixelPairing'),
+    dict(type='LoadTeacherCache', cache_dir=teacher_cache_dir, dictionary=dictionary),
+    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index),
+    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
+         flip_ratio_bev_vertical=0.5),
+    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
+         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0]),
+    dict(type='PackAFOVInputs', keys=['points', 'pts_pseudo_label']),
+]
+test_pipeline = [
+    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
+    dict(type='AFOVLoadAnnotations3D', with_bbox_3d=False, with_label_3d=False,
+         with_seg_3d=True, seg_3d_dtype='np.uint8'),
+    dict(type='PointSegClassMapping'),
+    dict(type='PointPixelPairing'),
+    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam']),
+]
+modality = dict(use_lidar=True, use_camera=True)
+train_dataloader = dict(
+    batch_size=2, num_workers=2, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='nuscenes_infos_train.pkl',
+                 data_prefix=data_prefix, pipeline=train_pipeline, modality=modality,
+                 ignore_index=ignore_index, backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True, drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='nuscenes_infos_val.pkl',
+                 data_prefix=data_prefix, pipeline=test_pipeline, modality=modality,
+                 ignore_index=ignore_index, test_mode=True, backend_args=backend_args))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='SeenUnseenSegMetric')
+test_evaluator = val_evaluator
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Det3DLocalVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -1,0 +1,30 @@
+# Annotation-free stage 2 on the synthetic nuScenes set: MinkUNet (width 16) trained on the
+# simulated SAN teacher's cached pseudo-labels; short CPU schedule. Cache first:
+#   python tools/cache_teacher.py THIS_CONFIG
+_base_ = [
+    '../../_base_/datasets/synthetic-nuscenes_afov.py',
+    '../../_base_/models/minkunet_afov_stage2.py',
+    '../../_base_/default_runtime.py',
+]
+
+model = dict(
+    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.1, 0.1, 0.1])),
+    backbone=dict(base_channels=16, encoder_channels=[16, 32, 64, 128],
+                  decoder_channels=[128, 64, 48, 48]),
+    decode_head=dict(channels=48))
+
+max_iters = 400
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.01),
+    paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=2.0)}))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters,
+         T_max=max_iters - 30, eta_min=1e-5),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(checkpoint=dict(interval=100))
+randomness = dict(seed=0)

@@ -1,0 +1,103 @@
+"""Run a config's 2D teacher over its dataset's camera images into the teacher cache.
+
+Examples:
+  python tools/cache_teacher.py CONFIG                       # train + val splits
+  python tools/cache_teacher.py CONFIG --shard 0/4           # one of four shards
+  torchrun --nproc_per_node 2 tools/cache_teacher.py CONFIG --launcher pytorch
+  python tools/cache_teacher.py CONFIG --verify              # check every entry, write nothing
+Resumable: entries already written and verified are skipped; a killed run leaves only complete
+entries (atomic writes). Ends with a report (JSON next to the cache with --report).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import afov_plugin  # noqa: E402,F401
+from afov_plugin.datasets.class_dictionary import load_class_dictionary  # noqa: E402
+from afov_plugin.engine import resolve_cache_dir, set_data_root  # noqa: E402
+from afov_plugin.teachers import (TeacherCache, dataset_images, run_teacher_pass,  # noqa: E402
+                                  shard, verify_cache)
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('--splits', nargs='+', default=['train', 'val'], choices=['train', 'val',
+                                                                                   'test'])
+    parser.add_argument('--cache-dir', help='override the config\'s teacher_cache_dir')
+    parser.add_argument('--data-root', help='point every dataloader at this dataset root')
+    parser.add_argument('--shard', default=None, help='i/n: process every n-th image from i')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='with pytorch/slurm each rank takes the shard rank/world_size')
+    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--verify', action='store_true', help='only verify the cache')
+    parser.add_argument('--no-verify-existing', action='store_true',
+                        help='skip existing entries without re-reading them')
+    parser.add_argument('--report', help='write the run report as JSON to this file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def split_dataset_cfg(cfg: Config, split: str) -> dict:
+    loader = {'train': cfg.train_dataloader, 'val': cfg.val_dataloader,
+              'test': cfg.test_dataloader}[split]
+    ds = loader.dataset.copy()
+    ds.pipeline = []
+    ds.modality = dict(ds.get('modality', {}), use_camera=True)
+    ds.test_mode = True
+    return ds
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    set_data_root(cfg, args.data_root)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope('mmdet3d')
+    rank, world = 0, 1
+    if args.shard:
+        rank, world = (int(v) for v in args.shard.split('/'))
+    elif args.launcher != 'none':
+        rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0)))
+        world = int(os.environ.get('WORLD_SIZE', os.environ.get('SLURM_NTASKS', 1)))
+    dictionary = load_class_dictionary(cfg.dictionary)
+    cache_dir = args.cache_dir or resolve_cache_dir(cfg.teacher_cache_dir,
+                                                    cfg.train_dataloader.dataset.data_root)
+    images = []
+    for split in args.splits:
+        images += dataset_images(DATASETS.build(split_dataset_cfg(cfg, split)))
+    images = sorted(dict(images).items())
+    if args.verify:
+        result = verify_cache(TeacherCache.open(cache_dir, dictionary), images)
+        print(json.dumps(dict(result, bad=result['bad'][:20], missing=result['missing'][:20],
+                              num_bad=len(result['bad']),
+                              num_missing=len(result['missing'])), indent=1))
+        sys.exit(1 if result['bad'] or result['missing'] else 0)
+    teacher = MODELS.build(cfg.teacher)
+    cache = TeacherCache.create(cache_dir, teacher, dictionary)
+    mine = shard(images, rank, world)
+    report = run_teacher_pass(teacher, cache, mine, batch_size=args.batch_size,
+                              verify_existing=not args.no_verify_existing,
+                              desc=f'{teacher.name} [{rank}/{world}]')
+    summary = dict(report.as_dict(), cache_dir=cache_dir, shard=f'{rank}/{world}')
+    print(f'[cache_teacher] shard {rank}/{world}: {report.images} images, {report.written} '
+          f'written, {report.skipped} already cached, {report.bytes / 1e6:.1f} MB, '
+          f'{report.images_per_second:.1f} images/s, {len(report.failures)} failures')
+    if args.report:
+        from afov_plugin.fileio import atomic_write_text
+        atomic_write_text(args.report, json.dumps(summary, indent=1))
+    sys.exit(1 if report.failures else 0)
+
+
+if __name__ == '__main__':
+    main()
