@@ -7,6 +7,6 @@ from . import compat
 
 compat.apply()
 
-from . import datasets, engine, evaluation, models, teachers  # noqa: E402,F401
+from . import datasets, engine, evaluation, models, teachers, visualization  # noqa: E402,F401,E501
 
 __version__ = '0.1.0'

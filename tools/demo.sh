@@ -1,44 +1,69 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set up, generate a synthetic SemanticKITTI-format set,
-# index it, train MinkUNet (spconv) through tools/train.py and evaluate through tools/test.py.
-# Reruns reuse the data already generated (set AFOV_DEMO_REGENERATE=1 to rebuild it).
+# The main job: annotation-free 3D segmentation end to end on a synthetic nuScenes set.
+#   1. set up .venv (first run only)          5. stage 2: MinkUNet on pseudo-labels (train.py)
+#   2. generate the synthetic nuScenes set    6. evaluate it (test.py): all / seen / unseen
+#   3. write the info pkls                    7. baselines: teacher projection, supervised
+#   4. cache the simulated SAN teacher        8. table + work_dirs/demo/summary.json
+# Reruns reuse the data, the cache and finished trainings (AFOV_DEMO_FRESH=1 redoes all).
+# Sizes: AFOV_DEMO_SCENES (10, v1.0-mini names: 8 train + 2 val), AFOV_DEMO_FRAMES (10),
+# AFOV_DEMO_ITERS (600), AFOV_DEMO_IMAGE_SCALE (0.5), AFOV_DEMO_PROFILE (san), AFOV_DEMO_SEED.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash tools/setup_env.sh
 PY=.venv/bin/python
-DATA=${AFOV_DEMO_DATA:-data/synthetic_semantickitti}
-WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo}
-CONFIG=configs/foundation/minkunet18-w16_spconv_short_synthetic-semantickitti.py
-SCENES=${AFOV_DEMO_SCENES:-4}
-FRAMES=${AFOV_DEMO_FRAMES:-12}
-ITERS=${AFOV_DEMO_ITERS:-150}
 START=$(date +%s)
+DATA=${AFOV_DEMO_DATA:-data/synthetic_nuscenes}
+WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo}
+SCENES=${AFOV_DEMO_SCENES:-10}
+FRAMES=${AFOV_DEMO_FRAMES:-10}
+ITERS=${AFOV_DEMO_ITERS:-600}
+SCALE=${AFOV_DEMO_IMAGE_SCALE:-0.5}
+PROFILE=${AFOV_DEMO_PROFILE:-san}
+SEED=${AFOV_DEMO_SEED:-0}
+STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py
+SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py
+CACHE_REL=teacher_cache/simulated-$PROFILE
+OPTS=(--data-root "$DATA")
+CACHE_OPTS=("teacher_cache_dir=$CACHE_REL" "teacher.profile=$PROFILE")
+TRAIN_OPTS=("train_cfg.max_iters=$ITERS" "train_cfg.val_interval=$ITERS"
+            "default_hooks.checkpoint.interval=$ITERS"
+            "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL")
+if [[ "${AFOV_DEMO_FRESH:-0}" == 1 ]]; then rm -rf "$DATA" "$WORK"; fi
+mkdir -p "$WORK"
 
-if [[ "${AFOV_DEMO_REGENERATE:-0}" == 1 || ! -f "$DATA/semantickitti_infos_val.pkl" ]]; then
-  $PY tools/create_synthetic.py --format semantickitti --out "$DATA" --scenes "$SCENES" \
-    --frames "$FRAMES" --azimuth-steps 1024
-  $PY tools/create_data.py semantickitti --root-path "$DATA" --out-dir "$DATA"
+echo "[demo] 1-3: synthetic nuScenes set in $DATA"
+if [[ ! -f "$DATA/nuscenes_infos_val.pkl" ]]; then
+  $PY tools/create_synthetic.py --format nuscenes --out "$DATA" --scenes "$SCENES" \
+    --frames "$FRAMES" --image-scale "$SCALE" --seed "$SEED"
+  $PY tools/create_data.py nuscenes --root-path "$DATA" --out-dir "$DATA" --version v1.0-mini
 else
   echo "[demo] reusing $DATA"
 fi
-$PY tools/train.py "$CONFIG" --work-dir "$WORK" \
-  --cfg-options "train_dataloader.dataset.data_root=$DATA/" "val_dataloader.dataset.data_root=$DATA/" \
-  "test_dataloader.dataset.data_root=$DATA/" "train_cfg.max_iters=$ITERS" "train_cfg.val_interval=$ITERS"
-CKPT="$WORK/iter_${ITERS}.pth"
-$PY tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK/test" \
-  --cfg-options "test_dataloader.dataset.data_root=$DATA/" | tee "$WORK/test.log"
-$PY - "$WORK" "$DATA" "$CONFIG" "$CKPT" "$START" <<'PYEOF'
-import glob, json, os, sys, time
-work, data, config, ckpt, start = sys.argv[1:]
-logs = sorted(glob.glob(os.path.join(work, 'test', '*', '*.json')))
-metrics = json.load(open(logs[-1])) if logs else {}
-summary = dict(supervised_miou=round(100 * metrics.get('miou', float('nan')), 2),
-               supervised_acc=round(100 * metrics.get('acc', float('nan')), 2),
-               data_root=data, config=config, checkpoint=ckpt,
-               seconds=round(time.time() - float(start), 1))
-json.dump(summary, open(os.path.join(work, 'summary.json'), 'w'), indent=2)
-print('\n[demo] summary (' + os.path.join(work, 'summary.json') + ')')
-for k, v in summary.items():
-    print(f'  {k:>16}: {v}')
-PYEOF
+
+echo "[demo] 4: caching the simulated $PROFILE teacher"
+$PY tools/cache_teacher.py "$STAGE2" "${OPTS[@]}" --report "$WORK/cache_report.json" \
+  --cfg-options "${CACHE_OPTS[@]}"
+$PY tools/pseudo_label_report.py "$STAGE2" "${OPTS[@]}" --split val \
+  --out "$WORK/pseudo_labels_val.json" --cfg-options "${CACHE_OPTS[@]}" \
+  "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL"
+
+train_and_test() {  # name config
+  local name=$1 config=$2
+  if [[ ! -f "$WORK/$name/iter_$ITERS.pth" ]]; then
+    $PY tools/train.py "$config" --work-dir "$WORK/$name" "${OPTS[@]}" \
+      --cfg-options "${TRAIN_OPTS[@]}" "${CACHE_OPTS[@]}"
+  else
+    echo "[demo] reusing $WORK/$name/iter_$ITERS.pth"
+  fi
+  rm -rf "$WORK/$name/test"
+  $PY tools/test.py "$config" "$WORK/$name/iter_$ITERS.pth" --work-dir "$WORK/$name/test" \
+    "${OPTS[@]}" --show-dir "$WORK/$name/pictures"
+}
+echo "[demo] 5-6: stage 2 (annotation-free) student"
+train_and_test student "$STAGE2"
+echo "[demo] 7: fully supervised upper bound (same config, ground-truth labels)"
+train_and_test supervised "$SUPERVISED"
+
+$PY tools/summarize_demo.py --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
+  --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --start "$START"

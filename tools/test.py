@@ -48,6 +48,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
+    if args.task == 'lidar_seg' and args.show_dir:
+        # AFOV: matplotlib pictures (BEV prediction | GT | errors, camera overlay), headless
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='SegPicturesHook', out_dir=args.show_dir)]
+        return cfg
     default_hooks = cfg.default_hooks
     if 'visualization' not in default_hooks:
         raise RuntimeError('VisualizationHook must be included in default_hooks. Refer to '

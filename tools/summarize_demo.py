@@ -1,0 +1,72 @@
+"""Collect the demo's measurements into work_dirs/demo/summary.json and print a table."""
+import argparse
+import glob
+import json
+
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from afov_plugin.fileio import atomic_write_text  # noqa: E402
+
+
+def test_metrics(test_dir: str) -> dict:
+    logs = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    if not logs:
+        raise FileNotFoundError(f'no metrics written by tools/test.py under {test_dir}')
+    return json.load(open(logs[-1]))
+
+
+def pct(v) -> float:
+    return round(100.0 * float(v), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--work-dir', required=True)
+    parser.add_argument('--data-root', required=True)
+    parser.add_argument('--config', required=True)
+    parser.add_argument('--cache-dir', required=True)
+    parser.add_argument('--iters', type=int, required=True)
+    parser.add_argument('--start', type=float, required=True)
+    args = parser.parse_args()
+    pl = json.load(open(osp.join(args.work_dir, 'pseudo_labels_val.json')))
+    student = test_metrics(osp.join(args.work_dir, 'student', 'test'))
+    supervised = test_metrics(osp.join(args.work_dir, 'supervised', 'test'))
+    summary = dict(
+        teacher_projection_miou=pl['teacher_projection_miou'],
+        pseudo_label_coverage=pl['coverage'],
+        pseudo_label_accuracy=pl['accuracy'],
+        student_miou=pct(student['miou']),
+        student_miou_seen=pct(student['miou_seen']),
+        student_miou_unseen=pct(student['miou_unseen']),
+        supervised_miou=pct(supervised['miou']),
+        supervised_miou_seen=pct(supervised['miou_seen']),
+        supervised_miou_unseen=pct(supervised['miou_unseen']),
+        data_root=args.data_root, cache_dir=args.cache_dir,
+        student_checkpoint=osp.join(args.work_dir, 'student', f'iter_{args.iters}.pth'),
+        supervised_checkpoint=osp.join(args.work_dir, 'supervised', f'iter_{args.iters}.pth'),
+        config=args.config, seconds=round(time.time() - args.start, 1))
+    summary['student_over_teacher_projection'] = round(
+        summary['student_miou'] - summary['teacher_projection_miou'], 2)
+    summary['student_over_supervised'] = round(
+        summary['student_miou'] / max(summary['supervised_miou'], 1e-9), 3)
+    atomic_write_text(osp.join(args.work_dir, 'summary.json'), json.dumps(summary, indent=1))
+    rows = [('teacher projection (unlabelled = wrong)', summary['teacher_projection_miou'], '',
+             ''),
+            ('AFOV stage 2 student (annotation-free)', summary['student_miou'],
+             summary['student_miou_seen'], summary['student_miou_unseen']),
+            ('fully supervised (same config, GT labels)', summary['supervised_miou'],
+             summary['supervised_miou_seen'], summary['supervised_miou_unseen'])]
+    print(f"\n{'method':<44}{'mIoU':>8}{'seen':>8}{'unseen':>8}")
+    for name, a, b, c in rows:
+        print(f'{name:<44}{a:>8}{b:>8}{c:>8}')
+    print(f"pseudo-labels (val): coverage {summary['pseudo_label_coverage']} %, accuracy "
+          f"{summary['pseudo_label_accuracy']} %")
+    print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")
+
+
+if __name__ == '__main__':
+    main()
