@@ -1,0 +1,144 @@
+import io
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.teachers import (CacheError, SimulatedOVTeacher, TeacherCache, TeacherOutput,
+                                  decode_entry, encode_entry, image_key)
+
+
+def _output(k=5, d=512, h=60, w=80, seed=0):
+    rng = np.random.default_rng(seed)
+    feat = rng.standard_normal((k, d)).astype(np.float32)
+    feat /= np.linalg.norm(feat, axis=1, keepdims=True)
+    region_map = rng.integers(0, k + 1, (h, w)).astype(np.uint8)
+    return TeacherOutput(region_map, rng.integers(0, 175, k), feat)
+
+
+def test_entry_round_trip():
+    out = _output()
+    back = decode_entry(encode_entry(out))
+    np.testing.assert_array_equal(back.region_map, out.region_map)
+    np.testing.assert_array_equal(back.region_prompt, out.region_prompt)
+    assert back.region_feat.dtype == np.float16
+    np.testing.assert_allclose(back.region_feat.astype(np.float32), out.region_feat, atol=1e-3)
+    back32 = decode_entry(encode_entry(out, 'float32'))
+    np.testing.assert_array_equal(back32.region_feat, out.region_feat)
+
+
+def test_many_regions_use_uint16_maps():
+    out = _output(k=300, d=8)
+    out.region_map = np.arange(300 * 2).reshape(20, 30) % 301
+    back = decode_entry(encode_entry(out))
+    assert back.region_map.dtype == np.uint16 and back.region_map.max() == 300
+
+
+def test_corrupt_entries_are_refused():
+    data = bytearray(encode_entry(_output()))
+    with pytest.raises(CacheError, match='corrupt or truncated'):
+        decode_entry(bytes(data[: len(data) // 2]), 'half.npz')
+    # rewrite one array inside a valid zip: the checksum catches it
+    buf = io.BytesIO(bytes(data))
+    arrays = dict(np.load(buf, allow_pickle=False))
+    arrays['region_prompt'] = arrays['region_prompt'] + 1
+    tampered = io.BytesIO()
+    np.savez_compressed(tampered, **arrays)
+    with pytest.raises(CacheError, match='fails its checksum'):
+        decode_entry(tampered.getvalue(), 'tampered.npz')
+
+
+def test_entry_carrying_a_pickle_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / 'ran'
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), 'w'))
+
+    buf = io.BytesIO()
+    arrays = {k: v for k, v in np.load(io.BytesIO(encode_entry(_output())),
+                                       allow_pickle=False).items()}
+    arrays['region_prompt'] = np.array([Evil()], dtype=object)
+    np.savez(buf, **arrays)
+    with pytest.raises(CacheError, match='pickled object array'):
+        decode_entry(buf.getvalue(), 'evil.npz')
+    assert not marker.exists()
+    assert zipfile.is_zipfile(io.BytesIO(buf.getvalue()))
+
+
+def _cache(tmp_path, dictionary='nuscenes'):
+    teacher = SimulatedOVTeacher(dictionary=dictionary, feature_dim=16)
+    return teacher, TeacherCache.create(str(tmp_path / 'cache'), teacher,
+                                        load_class_dictionary(dictionary))
+
+
+def test_cache_write_read_verify_and_text_bank(tmp_path):
+    teacher, cache = _cache(tmp_path)
+    key = image_key('samples/CAM_FRONT/a.jpg')
+    assert key == 'samples__CAM_FRONT__a'
+    out = _output(d=16)
+    size = cache.write(key, out)
+    assert size == os.path.getsize(cache.entry_path(key)) and cache.has(key, verify=True)
+    reopened = TeacherCache.open(cache.root, load_class_dictionary('nuscenes'))
+    np.testing.assert_array_equal(reopened.read(key).region_map, out.region_map)
+    np.testing.assert_array_equal(reopened.text_bank(), teacher.text_bank())
+    assert reopened.verify() == dict(entries=1, bytes=size, bad=[])
+    with open(cache.entry_path(key), 'r+b') as f:  # flip bytes on disk
+        f.seek(size // 2)
+        f.write(b'\x00\x01\x02\x03')
+    assert reopened.verify()['bad'] == [cache.entry_path(key)]
+    assert not reopened.has(key, verify=True)
+
+
+def test_dictionary_and_format_mismatch_are_refused(tmp_path):
+    _, cache = _cache(tmp_path)
+    with pytest.raises(CacheError, match="made with class dictionary 'nuscenes'.*semantickitti"):
+        TeacherCache.open(cache.root, load_class_dictionary('semantickitti'))
+    with pytest.raises(CacheError, match='holds teacher'):
+        TeacherCache.open(cache.root, teacher_name='MMSegOVTeacher')
+    manifest = open(TeacherCache.manifest_path(cache.root)).read()
+    with open(TeacherCache.manifest_path(cache.root), 'w') as f:
+        f.write(manifest.replace('"version": 1', '"version": 7'))
+    with pytest.raises(CacheError, match='version 7'):
+        TeacherCache.open(cache.root)
+    with pytest.raises(CacheError, match='missing manifest.json'):
+        TeacherCache.open(str(tmp_path / 'nowhere'))
+
+
+def test_failed_write_leaves_no_entry_and_no_temp_file(tmp_path, monkeypatch):
+    _, cache = _cache(tmp_path)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, 'replace', disk_full)
+    with pytest.raises(OSError, match='No space left'):
+        cache.write('k', _output(d=16))
+    monkeypatch.undo()
+    assert os.listdir(os.path.join(cache.root, 'entries')) == []
+
+
+def test_permission_denied_is_a_clear_error(tmp_path):
+    if os.geteuid() == 0:
+        # root ignores permission bits; a path under a regular file fails the same way
+        _, cache = _cache(tmp_path)
+        blocker = os.path.join(cache.root, 'entries', 'sub')
+        open(blocker, 'w').close()
+        with pytest.raises(OSError):
+            cache.write('sub/child', _output(d=16))
+        assert not os.path.exists(cache.entry_path('sub/child'))
+    else:
+        _, cache = _cache(tmp_path)
+        os.chmod(os.path.join(cache.root, 'entries'), 0o500)
+        with pytest.raises(PermissionError):
+            cache.write('k', _output(d=16))
+
+
+def test_invalid_teacher_output_is_refused(tmp_path):
+    _, cache = _cache(tmp_path)
+    bad = _output(d=16)
+    bad.region_prompt = bad.region_prompt + 1000
+    with pytest.raises(ValueError, match='region_prompt outside'):
+        cache.write('k', bad)
