@@ -82,3 +82,18 @@ def test_a_few_steps_fit_a_separable_scene(repo_root):
     gt = data_in['data_samples'][0].gt_pts_seg.pts_semantic_mask
     acc = (out[0].pred_pts_seg.pts_semantic_mask == gt).float().mean().item()
     assert acc > 0.9, acc
+
+
+def test_project_recipe_runs_mmdet3d_minkunet34_baseline_on_cpu(repo_root):
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(osp.join(
+        repo_root, 'projects/mmdet3d_baselines_on_cpu/'
+        'minkunet34-w32_spconv_afov-voxelization_semantickitti.py'))
+    assert cfg.model.backbone.sparseconv_backend == 'spconv'
+    assert cfg.model.backbone.encoder_blocks == [2, 3, 4, 6]  # mmdet3d's MinkUNet34
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.eval()
+    data = model.data_preprocessor(_inputs(repo_root, n=800), training=False)
+    with torch.no_grad():
+        out = model(**data, mode='predict')
+    assert out[0].pred_pts_seg.pts_semantic_mask.shape == (800, )

@@ -27,7 +27,8 @@ CACHE_REL=teacher_cache/simulated-$PROFILE
 OPTS=(--data-root "$DATA")
 CACHE_OPTS=("teacher_cache_dir=$CACHE_REL" "teacher.profile=$PROFILE")
 TRAIN_OPTS=("train_cfg.max_iters=$ITERS" "train_cfg.val_interval=$ITERS"
-            "default_hooks.checkpoint.interval=$ITERS"
+            "default_hooks.checkpoint.interval=$ITERS" "param_scheduler.1.end=$ITERS"
+            "param_scheduler.1.T_max=$((ITERS - 30))"
             "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL")
 if [[ "${AFOV_DEMO_FRESH:-0}" == 1 ]]; then rm -rf "$DATA" "$WORK"; fi
 mkdir -p "$WORK"

@@ -13,7 +13,7 @@ model = dict(
                   decoder_channels=[128, 64, 48, 48]),
     decode_head=dict(channels=48))
 
-max_iters = 400
+max_iters = 600
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.01),

@@ -1,0 +1,156 @@
+"""mmseg open-vocabulary segmenters (SAN first) as AFOV teachers.
+
+Builds an mmseg ``MultimodalEncoderDecoder`` from an mmseg config inside mmseg's registry
+scope (``../shared/STACK.md`` trap 8: an mmdet3d process stays in its own scope), replaces the
+vocabulary by the class dictionary's prompts, loads the checkpoint through AFOV's safe loader
+(``weights_only=True`` kept) and extracts, per image (SPEC §2):
+
+- per-pixel label: argmax over prompts of Σ_q softmax(cls_q)[prompt] · sigmoid(mask_q),
+  background column dropped; one region per distinct label;
+- region feature: normalise(Σ_q (Σ_{pixels of the region} sigmoid(mask_q)) · emb_q), i.e.
+  the normalised sum over the region's pixels of the per-pixel feature Σ_q sigmoid(mask_q)·emb_q,
+  with emb_q the query's CLIP-space embedding (the one compared to the text embeddings);
+- text bank: the text encoder's embedding of every prompt (templates averaged), normalised.
+
+``mode='tensor'`` of SAN is broken upstream, so the submodules are called directly.
+"""
+import hashlib
+import os
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+
+from mmdet3d.registry import MODELS
+
+from ..compat import safe_torch_load
+from ..datasets.class_dictionary import load_class_dictionary
+from .base import BaseOVTeacher, TeacherOutput, regions_from_labels
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@MODELS.register_module()
+class MMSegOVTeacher(BaseOVTeacher):
+    """Args:
+        config: mmseg config path (``configs/afov/teachers/san-vit-b16_mmseg.py`` or any
+            ``mmseg::`` config of ``MultimodalEncoderDecoder``).
+        checkpoint: mmseg checkpoint (official SAN weights) or None (random weights: tests).
+        dictionary: class dictionary name or path; its prompts become the vocabulary.
+        short_side: images are resized so that their short side is this (mmseg's SAN test
+            pipeline uses 640); outputs are returned at the original image size.
+        device: 'cuda', 'cpu' or None (CUDA when available).
+        init_fn: optional callable(model) run after building (tests fill CLIP's text
+            positional embedding / projection, which random init leaves non-finite).
+    """
+
+    def __init__(self, config: str, checkpoint: Optional[str] = None,
+                 dictionary: str = 'nuscenes', short_side: int = 640,
+                 device: Optional[str] = None, init_fn=None, name: Optional[str] = None) -> None:
+        from mmengine.registry import DefaultScope
+        from mmseg.registry import MODELS as SEG_MODELS
+        from mmseg.utils import register_all_modules
+        self.dictionary = load_class_dictionary(dictionary)
+        cfg = Config.fromfile(config)
+        model_cfg = cfg.model
+        model_cfg.pretrained = None
+        model_cfg.text_encoder.dataset_name = None
+        model_cfg.text_encoder.vocabulary = list(self.dictionary.prompts)
+        model_cfg.decode_head.num_classes = len(self.dictionary.prompts)
+        if 'loss_decode' in model_cfg.decode_head:  # class weights follow num_classes
+            for loss in model_cfg.decode_head.loss_decode:
+                if 'class_weight' in loss:
+                    loss['class_weight'] = [1.0] * len(self.dictionary.prompts) + [0.1]
+        register_all_modules(init_default_scope=False)
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            self.model = SEG_MODELS.build(model_cfg)
+        if checkpoint is not None:
+            if not os.path.isfile(checkpoint):
+                raise FileNotFoundError(f'teacher checkpoint {checkpoint} not found; see README '
+                                        '"Real teachers" for the download links')
+            state = safe_torch_load(checkpoint, map_location='cpu')
+            state = state.get('state_dict', state)
+            missing, unexpected = self.model.load_state_dict(state, strict=False)
+            missing = [k for k in missing if 'text_encoder' not in k or 'cache' not in k]
+            if unexpected or missing:
+                raise RuntimeError(f'{checkpoint} does not fit {config}: missing {missing[:5]}, '
+                                   f'unexpected {unexpected[:5]}')
+            self.checkpoint_sha256 = _sha256(checkpoint)
+        else:
+            self.checkpoint_sha256 = 'random-init'
+        if init_fn is not None:
+            init_fn(self.model)
+        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.model.to(self.device).eval()
+        self.short_side = short_side
+        self.name = name or f'mmseg-{os.path.splitext(os.path.basename(config))[0]}'
+        self.config_text = cfg.pretty_text
+        self.feature_dim = int(model_cfg.text_encoder.output_dims)
+        self._text: Optional[np.ndarray] = None
+
+    @torch.no_grad()
+    def _class_embeds(self) -> torch.Tensor:
+        """(P + 1, D) text embeddings, background last (as SAN's ``cat_bg``)."""
+        return self.model.text_encoder()
+
+    def text_bank(self) -> np.ndarray:
+        if self._text is None:
+            emb = self._class_embeds()[:len(self.dictionary.prompts)].float()
+            self._text = F.normalize(emb, dim=-1).cpu().numpy().astype(np.float32)
+        return self._text
+
+    def _normalise(self, image: np.ndarray, h: int, w: int) -> torch.Tensor:
+        """RGB uint8 (H0, W0, 3) → (1, 3, h', w') normalised, resized to (h, w) and padded to
+        the preprocessor's test ``size_divisor`` (what SegDataPreProcessor does at test)."""
+        pre = self.model.data_preprocessor
+        x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1)
+        x = F.interpolate(x[None].float(), size=(h, w), mode='bilinear', align_corners=False)
+        x = (x - pre.mean.view(1, 3, 1, 1)) / pre.std.view(1, 3, 1, 1)
+        div = (pre.test_cfg or {}).get('size_divisor', pre.size_divisor) or 1
+        pad_h, pad_w = (-h) % div, (-w) % div
+        return F.pad(x, (0, pad_w, 0, pad_h), value=0.0)
+
+    @torch.no_grad()
+    def predict(self, images: Sequence[np.ndarray], metas: Sequence[dict]) -> List[TeacherOutput]:
+        outputs = []
+        model = self.model
+        head = model.decode_head
+        class_embeds = self._class_embeds()
+        num_prompts = len(self.dictionary.prompts)
+        for image in images:  # images differ in size across datasets: one at a time
+            h0, w0 = image.shape[:2]
+            scale = self.short_side / min(h0, w0)
+            h, w = int(round(h0 * scale)), int(round(w0 * scale))
+            inputs = self._normalise(image, h, w)
+            clip_in = F.interpolate(inputs, scale_factor=model.encoder_resolution,
+                                    mode='bilinear') if model.asymetric_input else inputs
+            feats = model.image_encoder(clip_in)
+            mask_props, attn_biases = head.side_adapter_network(inputs, feats, [])
+            mask_embeds = head.rec_with_attnbias(attn_biases[-1], feats[-1])  # (1, Q, D)
+            cls = torch.einsum('bqc,nc->bqn', mask_embeds, class_embeds).softmax(-1)
+            cls = cls[..., :num_prompts]  # drop the background column
+            masks = F.interpolate(mask_props[-1], size=inputs.shape[-2:], mode='bilinear',
+                                  align_corners=False)[..., :h, :w].sigmoid()  # (1, Q, h, w)
+            seg = torch.einsum('bqn,bqhw->bnhw', cls, masks)[0]
+            label = seg.argmax(0)  # (h, w) prompt per pixel
+            region_small, prompts = regions_from_labels(label.cpu().numpy())
+            k = len(prompts)
+            # region features: Σ_q (Σ_{pixels in r} m_q) · emb_q, normalised
+            region_idx = torch.from_numpy(region_small.astype(np.int64)).to(self.device)
+            weights = torch.zeros(k + 1, masks.shape[1], device=self.device)
+            weights.index_add_(0, region_idx.view(-1), masks[0].flatten(1).T)
+            emb = F.normalize(mask_embeds[0].float(), dim=-1)
+            feat = F.normalize(weights[1:] @ emb, dim=-1)
+            region_map = torch.from_numpy(region_small[None, None].astype(np.float32))
+            region_map = F.interpolate(region_map, size=(h0, w0), mode='nearest')[0, 0]
+            outputs.append(TeacherOutput(region_map.numpy().astype(region_small.dtype),
+                                         prompts.astype(np.int64), feat.cpu().numpy()))
+        return outputs

@@ -1,0 +1,107 @@
+"""Teacher caching through tools/cache_teacher.py (kill and resume), then stage 2 through
+tools/train.py and tools/test.py, on a tiny synthetic nuScenes set."""
+import glob
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.teachers import TeacherCache
+from conftest import ROOT, run_tool
+
+STAGE2 = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'
+SMALL = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+         'default_hooks.logger.interval=1', 'log_processor.window_size=1']
+
+
+@pytest.fixture(scope='module')
+def cached_nuscenes(tiny_nuscenes):
+    proc = run_tool(['tools/cache_teacher.py', STAGE2, '--data-root', tiny_nuscenes,
+                     '--batch-size', '2'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return tiny_nuscenes
+
+
+def test_cache_run_killed_midway_then_resumed_verifies(tiny_nuscenes, tmp_path):
+    cache_dir = str(tmp_path / 'killed_cache')
+    cmd = [sys.executable, 'tools/cache_teacher.py', STAGE2, '--data-root', tiny_nuscenes,
+           '--cache-dir', cache_dir, '--batch-size', '1']
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    for _ in range(3):  # kill it at several moments
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        entries = osp.join(cache_dir, 'entries')
+        start = len(os.listdir(entries)) if osp.isdir(entries) else 0
+        while time.time() < deadline and proc.poll() is None:
+            if osp.isdir(entries) and len(os.listdir(entries)) >= start + 2:
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    written = len(glob.glob(osp.join(cache_dir, 'entries', '*.npz')))
+    assert 0 < written < 24, written  # stopped part-way (2 scenes x 2 frames x 6 cameras)
+    done = run_tool(cmd[1:])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f'{written} already cached' in done.stdout
+    verify = run_tool(cmd[1:] + ['--verify'])
+    assert verify.returncode == 0, verify.stdout
+    report = json.loads(verify.stdout[verify.stdout.index('{'):])
+    assert report['entries'] == 24 and report['num_bad'] == 0 and report['num_missing'] == 0
+    assert not glob.glob(osp.join(cache_dir, 'entries', '.tmp_*'))
+
+
+def test_sharded_caching_writes_the_same_entries(cached_nuscenes, tmp_path):
+    full = TeacherCache.open(osp.join(cached_nuscenes, 'teacher_cache/simulated-san'))
+    sharded_dir = str(tmp_path / 'sharded')
+    for i in range(2):
+        proc = run_tool(['tools/cache_teacher.py', STAGE2, '--data-root', cached_nuscenes,
+                         '--cache-dir', sharded_dir, '--shard', f'{i}/2'])
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    sharded = TeacherCache.open(sharded_dir, load_class_dictionary('nuscenes'))
+    assert list(sharded.keys()) == list(full.keys())
+    for key in full.keys():
+        with open(full.entry_path(key), 'rb') as a, open(sharded.entry_path(key), 'rb') as b:
+            assert a.read() == b.read()
+
+
+def test_stage2_trains_on_pseudo_labels_and_evaluates(cached_nuscenes, tmp_path):
+    work = str(tmp_path / 'stage2')
+    proc = run_tool(['tools/train.py', STAGE2, '--data-root', cached_nuscenes, '--work-dir',
+                     work, '--cfg-options', 'train_cfg.max_iters=12',
+                     'train_cfg.val_interval=12', 'default_hooks.checkpoint.interval=12',
+                     'optim_wrapper.optimizer.lr=0.01'] + SMALL)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    import re
+    losses = [float(v) for v in re.findall(r'Iter\(train\).*?loss: ([0-9.]+)', out)]
+    assert len(losses) == 12
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3  # the loss goes down
+    test = run_tool(['tools/test.py', STAGE2, osp.join(work, 'iter_12.pth'), '--data-root',
+                     cached_nuscenes, '--work-dir', str(tmp_path / 'test'), '--show-dir',
+                     str(tmp_path / 'pics'), '--cfg-options'] + SMALL)
+    assert test.returncode == 0, (test.stdout + test.stderr)[-3000:]
+    metrics = json.load(open(glob.glob(str(tmp_path / 'test' / '*' / '*.json'))[0]))
+    for key in ('miou', 'miou_seen', 'miou_unseen', 'seen_ratio'):
+        assert 0.0 <= metrics[key] <= 1.0
+    pictures = sorted(os.listdir(tmp_path / 'pics'))
+    assert any(p.endswith('_bev.png') for p in pictures)
+    assert any(p.endswith('_CAM_FRONT.png') for p in pictures)
+
+
+def test_pseudo_label_report_tool(cached_nuscenes, tmp_path):
+    out = str(tmp_path / 'pl.json')
+    proc = run_tool(['tools/pseudo_label_report.py', STAGE2, '--data-root', cached_nuscenes,
+                     '--split', 'train', '--out', out])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stats = json.load(open(out))
+    assert 20 < stats['coverage'] < 90 and 50 < stats['accuracy'] <= 100
+    assert stats['per_class']['car']['points'] > 0

@@ -1,0 +1,83 @@
+"""The mmseg SAN teacher through the real mmseg code path (a tiny random-weight SAN)."""
+import numpy as np
+import pytest
+import torch
+from mmseg.structures import SegDataSample
+
+from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.teachers import MMSegOVTeacher, TeacherCache
+
+CONFIG = 'configs/afov/teachers/san-tiny_random_mmseg.py'
+
+
+def fill_clip_text(model):
+    """Random init leaves CLIP's text positional embedding / projection non-finite."""
+    g = torch.Generator().manual_seed(0)
+    te = model.text_encoder
+    te.positional_embedding.data = torch.randn(te.positional_embedding.shape, generator=g) * 0.01
+    te.text_projection.data = torch.randn(te.text_projection.shape, generator=g) * 0.05
+
+
+@pytest.fixture(scope='module')
+def teacher(repo_root):
+    torch.manual_seed(0)
+    return MMSegOVTeacher(f'{repo_root}/{CONFIG}', None, 'nuscenes', short_side=96,
+                          device='cpu', init_fn=fill_clip_text)
+
+
+def _image(seed=0):
+    rng = np.random.default_rng(seed)
+    img = np.zeros((90, 160, 3), np.uint8)
+    img[:45] = (90, 140, 210)
+    img[45:] = (70, 70, 75)
+    img[50:80, 20:70] = (30, 60, 160)
+    return np.clip(img + rng.normal(0, 5, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_vocabulary_is_the_dictionary(teacher):
+    d = load_class_dictionary('nuscenes')
+    assert teacher.model.text_encoder.vocabulary == d.prompts
+    bank = teacher.text_bank()
+    assert bank.shape == (175, 32) and np.allclose(np.linalg.norm(bank, axis=1), 1, atol=1e-5)
+    emb = teacher.model.text_encoder()[:175]
+    np.testing.assert_allclose(bank, torch.nn.functional.normalize(emb, dim=-1).detach().numpy(),
+                               atol=1e-6)
+
+
+def test_labels_match_mmseg_own_inference(teacher):
+    img = _image()
+    out = teacher.predict([img], [dict(img_path='x', key='x')])[0]
+    assert out.region_map.shape == (90, 160) and out.region_map.min() >= 1
+    label = out.region_prompt[out.region_map.astype(int) - 1]
+    h, w = 96, int(round(160 * 96 / 90))
+    inputs = teacher._normalise(img, h, w)
+    sample = SegDataSample(metainfo=dict(img_shape=inputs.shape[-2:], ori_shape=(h, w),
+                                         pad_shape=inputs.shape[-2:]))
+    with torch.no_grad():
+        logits = teacher.model.encode_decode(inputs, [sample.metainfo])[0, :, :h, :w]
+    ref = logits.argmax(0).numpy()
+    ref_full = torch.nn.functional.interpolate(
+        torch.from_numpy(ref[None, None].astype(np.float32)), size=(90, 160),
+        mode='nearest')[0, 0].numpy().astype(int)
+    np.testing.assert_array_equal(label, ref_full)
+    np.testing.assert_allclose(np.linalg.norm(out.region_feat, axis=1), 1, atol=1e-5)
+
+
+def test_checkpoint_round_trip_and_cache(teacher, tmp_path, repo_root):
+    ckpt = str(tmp_path / 'san_tiny.pth')
+    torch.save({'state_dict': teacher.model.state_dict(), 'meta': {'mmseg_version': '1.2.2'}},
+               ckpt)
+    again = MMSegOVTeacher(f'{repo_root}/{CONFIG}', ckpt, 'nuscenes', short_side=96,
+                           device='cpu')
+    img = _image(1)
+    a = teacher.predict([img], [dict(img_path='x', key='x')])[0]
+    b = again.predict([img], [dict(img_path='x', key='x')])[0]
+    np.testing.assert_array_equal(a.region_map, b.region_map)
+    np.testing.assert_allclose(a.region_feat, b.region_feat, atol=1e-5)
+    assert len(again.checkpoint_sha256) == 64
+    cache = TeacherCache.create(str(tmp_path / 'cache'), again, again.dictionary)
+    cache.write('img', b)
+    back = TeacherCache.open(cache.root, again.dictionary).read('img')
+    np.testing.assert_array_equal(back.region_map, b.region_map)
+    assert cache.manifest['teacher']['checkpoint_sha256'] == again.checkpoint_sha256
+    assert cache.manifest['feature_dim'] == 32

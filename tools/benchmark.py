@@ -1,0 +1,231 @@
+"""Benchmarks: every figure is a ratio against a baseline measured in the same run.
+
+  python tools/benchmark.py [--data-root data/synthetic_nuscenes] [--only cache,pairing,...]
+
+Writes work_dirs/benchmark/<name>.json and prints a summary. Suites:
+  cache     bytes per image and six-image read time of cache v1 vs the reference layout
+            (uint8 PNG + float32 tensor file + JSON) and vs decoding the six JPEGs
+  pairing   PointPixelPairing of a frame vs nuscenes-devkit's per-camera
+            map_pointcloud_to_image on the same frame (identical pixels checked)
+  synthetic generation time of one nuScenes-like frame (full 1600x900 images)
+  stage2    stage-2 training iteration vs plain mmdet3d MinkUNet (same data, GT labels)
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import pickle
+import sys
+import time
+import tracemalloc
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+OUT = 'work_dirs/benchmark'
+
+
+def timeit(fn, repeat=5):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def peak_mb(fn) -> float:
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return round(peak / 1e6, 1)
+
+
+def save(name, result):
+    from afov_plugin.fileio import atomic_write_text
+    os.makedirs(OUT, exist_ok=True)
+    atomic_write_text(osp.join(OUT, f'{name}.json'), json.dumps(result, indent=1))
+    print(f'[{name}]', json.dumps({k: v for k, v in result.items() if not isinstance(v, dict)}))
+
+
+def frame_info(root):
+    infos = pickle.load(open(osp.join(root, 'nuscenes_infos_val.pkl'), 'rb'))['data_list']
+    return infos[0]
+
+
+def bench_cache(root):
+    import cv2
+    import torch
+    from afov_plugin.teachers import TeacherCache, image_key
+    cache_dir = osp.join(root, 'teacher_cache/simulated-san')
+    cache = TeacherCache.open(cache_dir)
+    info = frame_info(root)
+    keys, jpgs = [], []
+    for cam, c in info['images'].items():
+        rel = osp.join('samples', cam, c['img_path'])
+        keys.append(image_key(rel))
+        jpgs.append(osp.join(root, rel))
+    ref_dir = osp.join(OUT, 'reference_layout')
+    os.makedirs(ref_dir, exist_ok=True)
+    ours_bytes = ref_bytes = 0
+    for k in keys:
+        out = cache.read(k)
+        ours_bytes += os.path.getsize(cache.entry_path(k))
+        # the reference layout: uint8 PNG + float32 (K+1)xD tensor (torch.save) + JSON
+        cv2.imwrite(osp.join(ref_dir, k + '.png'), out.region_map.astype(np.uint8))
+        feat = np.vstack([np.zeros((1, out.region_feat.shape[1])), out.region_feat])
+        torch.save(torch.from_numpy(feat.astype(np.float32)), osp.join(ref_dir, k + '.pt'))
+        json.dump({str(i + 1): dict(prompt=int(p), area=int((out.region_map == i + 1).sum()))
+                   for i, p in enumerate(out.region_prompt)},
+                  open(osp.join(ref_dir, k + '.json'), 'w'))
+        ref_bytes += sum(os.path.getsize(osp.join(ref_dir, k + e)) for e in ('.png', '.pt',
+                                                                           '.json'))
+
+    def read_ours():
+        return [cache.read(k) for k in keys]
+
+    def read_reference():
+        return [(cv2.imread(osp.join(ref_dir, k + '.png'), cv2.IMREAD_UNCHANGED),
+                 torch.load(osp.join(ref_dir, k + '.pt')),
+                 json.load(open(osp.join(ref_dir, k + '.json')))) for k in keys]
+
+    def decode_jpegs():
+        return [cv2.imread(p) for p in jpgs]
+
+    t_ours, t_ref, t_jpg = timeit(read_ours), timeit(read_reference), timeit(decode_jpegs)
+    h, w = cache.read(keys[0]).region_map.shape
+    save('cache', dict(
+        image_size=f'{w}x{h}', images=len(keys), bytes_per_image=ours_bytes // len(keys),
+        reference_bytes_per_image=ref_bytes // len(keys),
+        bytes_ratio_vs_reference=round(ours_bytes / ref_bytes, 3),
+        read_six_s=round(t_ours, 4), reference_read_six_s=round(t_ref, 4),
+        jpeg_decode_six_s=round(t_jpg, 4), read_ratio_vs_jpeg=round(t_ours / t_jpg, 3),
+        peak_mb=peak_mb(read_ours)))
+
+
+def bench_pairing(root):
+    from nuscenes import NuScenes
+    from afov_plugin.datasets.transforms import PointPixelPairing
+    nusc = NuScenes('v1.0-mini', root, verbose=False)
+    info = frame_info(root)
+    sample = nusc.get('sample', info['token'])
+    pts = np.fromfile(osp.join(root, 'samples/LIDAR_TOP', info['lidar_points']['lidar_path']),
+                      dtype=np.float32).reshape(-1, 5)
+    names = list(info['images'])
+    l2i = np.stack([np.asarray(info['images'][c]['lidar2img']) for c in names])
+    sizes = np.array([[info['images'][c]['height'], info['images'][c]['width']] for c in names])
+    pairing = PointPixelPairing()
+
+    def ours():
+        return pairing.pair(pts[:, :3], l2i, sizes)
+
+    def devkit():
+        return [nusc.explorer.map_pointcloud_to_image(sample['data']['LIDAR_TOP'],
+                                                      sample['data'][c]) for c in names]
+
+    t_ours, t_dev = timeit(ours, 5), timeit(devkit, 3)
+    cam, _, pixf = ours()
+    max_diff = 0.0
+    for c, (ref, _, _) in zip(range(len(names)), devkit()):
+        mine = pixf[cam == c]
+        # devkit keeps a 1-px margin: compare the points it kept, by coordinates
+        keep = (mine[:, 0] > 1) & (mine[:, 0] < sizes[c, 1] - 1) & (mine[:, 1] > 1) & \
+            (mine[:, 1] < sizes[c, 0] - 1)
+        ref_set = {tuple(np.round(p, 3)) for p in ref[:2].T}
+        miss = [p for p in np.round(mine[keep].astype(np.float64), 3) if tuple(p) not in ref_set]
+        max_diff = max(max_diff, len(miss) / max(keep.sum(), 1))
+    save('pairing', dict(points=len(pts), cameras=len(names), ours_s=round(t_ours, 4),
+                         devkit_s=round(t_dev, 4), speedup=round(t_dev / t_ours, 1),
+                         share_of_our_pixels_not_in_devkit=round(max_diff, 5),
+                         peak_mb=peak_mb(ours)))
+
+
+def bench_synthetic(_root):
+    import tempfile
+    from afov_plugin.synthetic import write_nuscenes, write_semantickitti
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        write_nuscenes(d, num_scenes=1, frames=3, seed=1, image_scale=1.0)
+        nus = (time.perf_counter() - t) / 3
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        write_nuscenes(d, num_scenes=1, frames=3, seed=1, image_scale=0.5)
+        nus_half = (time.perf_counter() - t) / 3
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        write_semantickitti(d, num_scenes=1, frames=2, seed=1)
+        kitti = (time.perf_counter() - t) / 2
+    save('synthetic', dict(nuscenes_frame_full_res_s=round(nus, 2),
+                           nuscenes_frame_half_res_s=round(nus_half, 2),
+                           semantickitti_scan_with_image_s=round(kitti, 2),
+                           target_nuscenes_frame_s=2.0))
+
+
+def bench_stage2(root):
+    """Iteration time of AFOV stage 2 vs plain mmdet3d MinkUNet (mmdet3d's own
+    Det3DDataPreprocessor cannot run on CPU, so the plain run uses ours with GT labels and
+    mmdet3d's MinkUNetHead + CrossEntropyLoss: the comparison isolates AFOV's pipeline)."""
+    import copy
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmdet3d.registry import DATASETS, MODELS
+    from afov_plugin.engine import set_data_root
+    init_default_scope('mmdet3d')
+    cfg = Config.fromfile('configs/afov/stage2/minkunet18-w16_stage2_simulated-san_'
+                          'synthetic-nuscenes.py')
+    sup = Config.fromfile('configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py')
+    set_data_root(cfg, root)
+    set_data_root(sup, root)
+    from mmengine.dataset import pseudo_collate
+
+    def run(model_cfg, ds_cfg, iters=6):
+        torch.manual_seed(0)
+        model = MODELS.build(copy.deepcopy(model_cfg))
+        ds = DATASETS.build(ds_cfg)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        batches = [pseudo_collate([ds[2 * i], ds[2 * i + 1]]) for i in range(iters)]
+        times = []
+        for b in batches:
+            t = time.perf_counter()
+            data = model.data_preprocessor(b, training=True)
+            loss = sum(model.loss(**data).values())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            times.append(time.perf_counter() - t)
+        data_t = timeit(lambda: ds[0], 3)
+        return float(np.median(times[1:])), data_t
+    plain_model = copy.deepcopy(sup.model)
+    plain_model.decode_head = dict(type='MinkUNetHead', channels=48, num_classes=16,
+                                   ignore_index=16, dropout_ratio=0,
+                                   loss_decode=dict(type='mmdet.CrossEntropyLoss',
+                                                    avg_non_ignore=True))
+    t_plain, d_plain = run(plain_model, sup.train_dataloader.dataset)
+    t_afov, d_afov = run(cfg.model, cfg.train_dataloader.dataset)
+    save('stage2', dict(plain_iter_s=round(t_plain, 3), afov_iter_s=round(t_afov, 3),
+                        iter_ratio=round(t_afov / t_plain, 3), plain_sample_load_s=round(
+                            d_plain, 4), afov_sample_load_s=round(d_afov, 4),
+                        target_iter_ratio=1.10))
+
+
+SUITES = dict(cache=bench_cache, pairing=bench_pairing, synthetic=bench_synthetic,
+              stage2=bench_stage2)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--data-root', default='data/synthetic_nuscenes')
+    parser.add_argument('--only', default=','.join(SUITES))
+    args = parser.parse_args()
+    import afov_plugin  # noqa: F401
+    for name in args.only.split(','):
+        SUITES[name](args.data_root)
+
+
+if __name__ == '__main__':
+    main()
