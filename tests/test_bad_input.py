@@ -1,6 +1,4 @@
 """Bad input on the data path: each gives a clear error naming the file, or a counted skip."""
-import os.path as osp
-import shutil
 
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@ import os.path as osp
 import pickle
 
 import numpy as np
-from mmengine.config import Config
 from mmdet3d.registry import DATASETS, TRANSFORMS
 from mmdet3d.utils import register_all_modules
 

@@ -52,7 +52,7 @@ def test_every_evaluation_class_occurs_in_a_few_scenes():
     from afov_plugin.synthetic import NUSCENES_HDL32, generate_scene
     from afov_plugin.synthetic.raycast import KIND_NAMES
     seen = set()
-    for s in range(4):
+    for s in range(6):
         rng = np.random.default_rng([0, s])
         scene = generate_scene(rng)
         for f in range(0, 20, 5):

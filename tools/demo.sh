@@ -5,8 +5,8 @@
 #   3. write the info pkls                    7. baselines: teacher projection, supervised
 #   4. cache the simulated SAN teacher        8. table + work_dirs/demo/summary.json
 # Reruns reuse the data, the cache and finished trainings (AFOV_DEMO_FRESH=1 redoes all).
-# Sizes: AFOV_DEMO_SCENES (10, v1.0-mini names: 8 train + 2 val), AFOV_DEMO_FRAMES (10),
-# AFOV_DEMO_ITERS (600), AFOV_DEMO_IMAGE_SCALE (0.5), AFOV_DEMO_PROFILE (san), AFOV_DEMO_SEED.
+# Sizes: AFOV_DEMO_SCENES (10, v1.0-mini names: 8 train + 2 val), AFOV_DEMO_FRAMES (16),
+# AFOV_DEMO_ITERS (1000), AFOV_DEMO_IMAGE_SCALE (0.5), AFOV_DEMO_PROFILE (san), AFOV_DEMO_SEED.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,8 +16,8 @@ START=$(date +%s)
 DATA=${AFOV_DEMO_DATA:-data/synthetic_nuscenes}
 WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo}
 SCENES=${AFOV_DEMO_SCENES:-10}
-FRAMES=${AFOV_DEMO_FRAMES:-10}
-ITERS=${AFOV_DEMO_ITERS:-600}
+FRAMES=${AFOV_DEMO_FRAMES:-16}
+ITERS=${AFOV_DEMO_ITERS:-1000}
 SCALE=${AFOV_DEMO_IMAGE_SCALE:-0.5}
 PROFILE=${AFOV_DEMO_PROFILE:-san}
 SEED=${AFOV_DEMO_SEED:-0}

@@ -9,13 +9,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # no PYTHON
 
 import afov_plugin  # noqa: E402,F401  (compat fixes + registration)
 from afov_plugin import compat  # noqa: E402
-from afov_plugin.engine import adapt_runtime_cfg, set_data_root  # noqa: E402
+from afov_plugin.engine import load_tool_config  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmdet3d.utils import replace_ceph_backend  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,18 +47,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    cfg = Config.fromfile(args.config)
-    if args.ceph:
-        cfg = replace_ceph_backend(cfg)
-    cfg.launcher = args.launcher
-    adapt_runtime_cfg(cfg)
-    set_data_root(cfg, args.data_root)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.launcher, args.data_root, args.cfg_options,
+                           args.work_dir, args.ceph)
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.type
         if optim_wrapper == 'AmpOptimWrapper':

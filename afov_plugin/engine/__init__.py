@@ -1,3 +1,3 @@
-from .runtime import adapt_runtime_cfg, resolve_cache_dir, set_data_root
+from .runtime import adapt_runtime_cfg, load_tool_config, resolve_cache_dir, set_data_root
 
-__all__ = ['adapt_runtime_cfg', 'set_data_root', 'resolve_cache_dir']
+__all__ = ['adapt_runtime_cfg', 'set_data_root', 'resolve_cache_dir', 'load_tool_config']

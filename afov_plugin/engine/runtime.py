@@ -33,3 +33,24 @@ def resolve_cache_dir(cache_dir: str, data_root: Optional[str]) -> str:
     if os.path.isabs(cache_dir) or not data_root:
         return cache_dir
     return os.path.join(data_root, cache_dir)
+
+
+def load_tool_config(config: str, launcher: str = 'none', data_root: Optional[str] = None,
+                     cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+                     ceph: bool = False) -> Config:
+    """The config as tools/train.py and tools/test.py see it: launcher, machine-dependent
+    settings, ``--data-root``, ``--cfg-options`` (applied last) and the work dir."""
+    cfg = Config.fromfile(config)
+    if ceph:
+        from mmdet3d.utils import replace_ceph_backend
+        cfg = replace_ceph_backend(cfg)
+    cfg.launcher = launcher
+    adapt_runtime_cfg(cfg)
+    set_data_root(cfg, data_root)
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = os.path.join('./work_dirs', os.path.splitext(os.path.basename(config))[0])
+    return cfg

@@ -11,7 +11,7 @@ instance id), which is not part of the public format.
 import hashlib
 import json
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np

@@ -191,8 +191,10 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
                 add('traffic_sign', (x, y, 2.4), (0.1, 0.7, 0.7))
                 add('pole', (x, y, 1.0), (0.1, 0.1, 2.0))
     # vehicles on the road (both directions), riders and pedestrians
-    vehicles = ['car'] * 6 + ['truck', 'bus', 'bus', 'trailer', 'construction_vehicle',
-                              'motorcycle', 'bicycle']
+    # cars dominate as in real streets; the rarer vehicles appear often enough that a
+    # 10-scene set has a few of each in every split
+    vehicles = ['car'] * 5 + ['truck', 'bus', 'bus', 'trailer', 'construction_vehicle',
+                              'motorcycle', 'motorcycle', 'bicycle', 'bicycle']
     for x in np.arange(x_lo + 5, x_hi, rng.uniform(7, 11)):
         if rng.random() < 0.7:
             kind = str(rng.choice(vehicles))

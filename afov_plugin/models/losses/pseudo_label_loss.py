@@ -1,7 +1,6 @@
 """Cross-entropy + Lovász-softmax over labelled points only (stage 2)."""
 from typing import Optional
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 

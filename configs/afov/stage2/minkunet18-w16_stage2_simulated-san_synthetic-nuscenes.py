@@ -13,10 +13,10 @@ model = dict(
                   decoder_channels=[128, 64, 48, 48]),
     decode_head=dict(channels=48))
 
-max_iters = 600
+max_iters = 1000
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.01),
+    optimizer=dict(type='AdamW', lr=0.01, weight_decay=0.01),
     paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=2.0)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
