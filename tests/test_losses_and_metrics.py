@@ -74,3 +74,30 @@ def test_seen_unseen_metric_on_constructed_predictions():
     # all points: class a: TP 2, FN 1, FP 1 -> 0.5; class b: TP 2, FN 1, FP 1 -> 0.5
     assert out['miou'] == pytest.approx(0.5)
     assert out['seen_ratio'] == pytest.approx(4 / 6)
+
+
+def test_class_balanced_ce_weights_follow_inverse_sqrt_frequency():
+    loss = PseudoLabelLoss(num_classes=3, class_balance='sqrt_inv_freq', lovasz_weight=0.0)
+    loss.train()
+    label = torch.tensor([0] * 16 + [1] * 4 + [2] * 0 + [3] * 5)  # 3 = ignore
+    logits = torch.zeros(len(label), 3)
+    value = loss(logits, label, ignore_index=3)
+    # frequencies among labelled: 0.8 / 0.2 / 0 -> weights 1/sqrt(.8), 1/sqrt(.2), normalised
+    w = torch.tensor([0.8 ** -0.5, 0.2 ** -0.5])
+    w = w / w.mean()
+    assert torch.allclose(loss.class_freq, torch.tensor([0.8, 0.2, 0.0]))
+    # uniform logits: CE = log(3) for every point whatever the weights (weighted mean)
+    assert value.item() == pytest.approx(math.log(3), rel=1e-6)
+    assert torch.allclose(loss.class_weights(label[label != 3]), torch.cat([w, w.new_zeros(1)]))
+
+
+def test_class_balance_changes_the_gradient_towards_rare_classes():
+    label = torch.tensor([0] * 9 + [1])
+    plain, balanced = PseudoLabelLoss(lovasz_weight=0), PseudoLabelLoss(
+        lovasz_weight=0, num_classes=2, class_balance='sqrt_inv_freq')
+    grads = []
+    for loss in (plain, balanced):
+        logits = torch.zeros(10, 2, requires_grad=True)
+        loss(logits, label, ignore_index=255).backward()
+        grads.append(logits.grad[-1, 1].abs().item() / logits.grad[0, 0].abs().item())
+    assert grads[1] > 2.5 * grads[0]

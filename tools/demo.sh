@@ -28,8 +28,7 @@ OPTS=(--data-root "$DATA")
 CACHE_OPTS=("teacher_cache_dir=$CACHE_REL" "teacher.profile=$PROFILE")
 TRAIN_OPTS=("train_cfg.max_iters=$ITERS" "train_cfg.val_interval=$ITERS"
             "default_hooks.checkpoint.interval=$ITERS" "param_scheduler.1.end=$ITERS"
-            "param_scheduler.1.T_max=$((ITERS - 30))"
-            "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL")
+            "param_scheduler.1.T_max=$((ITERS - 30))")
 if [[ "${AFOV_DEMO_FRESH:-0}" == 1 ]]; then rm -rf "$DATA" "$WORK"; fi
 mkdir -p "$WORK"
 
@@ -49,11 +48,12 @@ $PY tools/pseudo_label_report.py "$STAGE2" "${OPTS[@]}" --split val \
   --out "$WORK/pseudo_labels_val.json" --cfg-options "${CACHE_OPTS[@]}" \
   "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL"
 
-train_and_test() {  # name config
+train_and_test() {  # name config [extra cfg-options]
   local name=$1 config=$2
+  shift 2
   if [[ ! -f "$WORK/$name/iter_$ITERS.pth" ]]; then
     $PY tools/train.py "$config" --work-dir "$WORK/$name" "${OPTS[@]}" \
-      --cfg-options "${TRAIN_OPTS[@]}" "${CACHE_OPTS[@]}"
+      --cfg-options "${TRAIN_OPTS[@]}" "$@"
   else
     echo "[demo] reusing $WORK/$name/iter_$ITERS.pth"
   fi
@@ -62,7 +62,8 @@ train_and_test() {  # name config
     "${OPTS[@]}" --show-dir "$WORK/$name/pictures"
 }
 echo "[demo] 5-6: stage 2 (annotation-free) student"
-train_and_test student "$STAGE2"
+train_and_test student "$STAGE2" "${CACHE_OPTS[@]}" \
+  "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL"
 echo "[demo] 7: fully supervised upper bound (same config, ground-truth labels)"
 train_and_test supervised "$SUPERVISED"
 

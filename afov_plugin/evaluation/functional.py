@@ -27,10 +27,12 @@ def iou_from_confusion(hist: np.ndarray) -> np.ndarray:
 
 def miou_report(hist: np.ndarray, class_names: Optional[Sequence[str]] = None,
                 prefix: str = '') -> Dict[str, float]:
-    """mIoU (mean over classes present in the ground truth), accuracy and per-class IoU."""
+    """mIoU, accuracy and per-class IoU. As mmdet3d's ``seg_eval``, the mean runs over the
+    classes with a non-empty union: a class predicted but absent from the ground truth counts
+    with IoU 0."""
     iou = iou_from_confusion(hist)
-    present = hist.sum(1) > 0
-    out = {f'{prefix}miou': float(np.nanmean(iou[present])) if present.any() else float('nan'),
+    present = np.isfinite(iou)
+    out = {f'{prefix}miou': float(np.nanmean(iou)) if present.any() else float('nan'),
            f'{prefix}acc': float(np.trace(hist[:, :hist.shape[0]]) / max(hist.sum(), 1))}
     if class_names is not None:
         for name, v in zip(class_names, iou):

@@ -2,6 +2,7 @@
 from typing import Optional
 
 import torch.nn.functional as F
+import torch
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
@@ -16,18 +17,51 @@ class PseudoLabelLoss(nn.Module):
     Args:
         ce_weight, lovasz_weight: weights of the two terms (reference: 1, 1).
         loss_weight: overall weight.
+        num_classes: needed with ``class_balance``.
+        class_balance: ``None`` (reference: plain CE) or ``'sqrt_inv_freq'``: CE weights
+            ∝ 1/sqrt(f_c) from a running estimate f of the labelled class frequencies (EMA
+            with ``balance_momentum``; no ground truth involved), normalised to mean 1 over
+            the classes seen so far. Rare teacher classes then still move the loss.
 
     Forward: ``cls_score`` (M, C) logits, ``label`` (M,) long; returns a scalar. With no
     labelled element the loss is 0 (with a graph, so DDP stays in sync).
     """
 
     def __init__(self, ce_weight: float = 1.0, lovasz_weight: float = 1.0,
-                 loss_weight: float = 1.0, loss_name: str = 'loss_pseudo') -> None:
+                 loss_weight: float = 1.0, loss_name: str = 'loss_pseudo',
+                 num_classes: Optional[int] = None, class_balance: Optional[str] = None,
+                 balance_momentum: float = 0.99) -> None:
         super().__init__()
         self.ce_weight = ce_weight
         self.lovasz_weight = lovasz_weight
         self.loss_weight = loss_weight
         self._loss_name = loss_name
+        if class_balance not in (None, 'sqrt_inv_freq'):
+            raise ValueError(f'class_balance must be None or "sqrt_inv_freq", got '
+                             f'{class_balance!r}')
+        if class_balance is not None and not num_classes:
+            raise ValueError('class_balance needs num_classes')
+        self.class_balance = class_balance
+        self.balance_momentum = balance_momentum
+        self.register_buffer('class_freq', torch.zeros(num_classes or 0))
+
+    def class_weights(self, target: Tensor) -> Optional[Tensor]:
+        """Update the running class frequencies with ``target`` (training only) and return
+        the CE weights (C,), or None without balancing."""
+        if self.class_balance is None:
+            return None
+        counts = torch.bincount(target, minlength=self.class_freq.numel()).float()
+        freq = counts / counts.sum()
+        if self.training:
+            if self.class_freq.sum() == 0:
+                self.class_freq.copy_(freq)
+            else:
+                self.class_freq.mul_(self.balance_momentum).add_(
+                    (1 - self.balance_momentum) * freq)
+        seen = self.class_freq > 0
+        weights = torch.zeros_like(self.class_freq)
+        weights[seen] = self.class_freq[seen].rsqrt()
+        return weights / weights[seen].mean()
 
     @property
     def loss_name(self) -> str:
@@ -39,7 +73,8 @@ class PseudoLabelLoss(nn.Module):
         if not keep.any():
             return cls_score.sum() * 0.0
         logits, target = cls_score[keep], label[keep].long()
-        loss = self.ce_weight * F.cross_entropy(logits, target)
+        loss = self.ce_weight * F.cross_entropy(logits, target,
+                                                weight=self.class_weights(target))
         if self.lovasz_weight:
             loss = loss + self.lovasz_weight * lovasz_softmax_flat(
                 logits.softmax(dim=1), target, classes='present')
