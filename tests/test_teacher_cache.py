@@ -43,7 +43,7 @@ def test_corrupt_entries_are_refused():
     # rewrite one array inside a valid zip: the checksum catches it
     buf = io.BytesIO(bytes(data))
     arrays = dict(np.load(buf, allow_pickle=False))
-    arrays['region_prompt'] = arrays['region_prompt'] + 1
+    arrays['region_runs'][0] += 1
     tampered = io.BytesIO()
     np.savez_compressed(tampered, **arrays)
     with pytest.raises(CacheError, match='fails its checksum'):

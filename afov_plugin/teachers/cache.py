@@ -6,10 +6,15 @@ Layout of a cache folder (one per teacher × dictionary × dataset)::
                                dictionary (name, fingerprint, prompts), feature dim / dtype
     text_bank.safetensors      'text': (P, D) float32, L2-normalised prompt embeddings
     entries/<key>.npz          one per camera image (np.savez_compressed, no object arrays):
-                                 region_map    (H, W) uint8 (uint16 if K >= 256), 0 = none
+                                 region_shape  (2,) int32 (H, W)
+                                 region_values (R,) uint8 (uint16 if K >= 256) and
+                                 region_runs   (R,) int32: the (H, W) region map, 0 = none,
+                                               k = region k, run-length encoded row-major
                                  region_prompt (K,) int16 prompt index of region k (row k-1)
                                  region_feat   (K, D) float16 (or float32) region features
-                                 checksum      (32,) uint8 sha256 of the three arrays above
+                                 checksum      (32,) uint8 sha256 of the arrays above
+                               (run-length coding makes entries small and decoding a
+                               frame's six maps far cheaper than decoding its JPEGs)
 
 ``<key>`` is the image path relative to the dataset root with ``/`` replaced by ``__`` and
 the extension dropped. No pickle anywhere: every loader passes ``allow_pickle=False`` or
@@ -31,7 +36,21 @@ from .base import TeacherOutput
 
 FORMAT_NAME = 'afov-teacher-cache'
 FORMAT_VERSION = 1
-_ARRAYS = ('region_map', 'region_prompt', 'region_feat')
+_ARRAYS = ('region_shape', 'region_values', 'region_runs', 'region_prompt', 'region_feat')
+
+
+def encode_runs(region_map: np.ndarray):
+    """Row-major run-length coding of a (H, W) map → (values, run lengths)."""
+    flat = region_map.ravel()
+    if flat.size == 0:
+        return flat[:0], np.zeros(0, np.int32)
+    starts = np.flatnonzero(np.concatenate([[True], flat[1:] != flat[:-1]]))
+    lengths = np.diff(np.append(starts, flat.size)).astype(np.int32)
+    return flat[starts], lengths
+
+
+def decode_runs(shape, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    return np.repeat(values, lengths).reshape(tuple(int(v) for v in shape))
 
 
 class CacheError(ValueError):
@@ -57,7 +76,9 @@ def encode_entry(output: TeacherOutput, feature_dtype: str = 'float16') -> bytes
     """The bytes of one entry file."""
     k = output.num_regions
     map_dtype = np.uint8 if k < 256 else np.uint16
-    arrays = dict(region_map=output.region_map.astype(map_dtype),
+    values, runs = encode_runs(output.region_map.astype(map_dtype))
+    arrays = dict(region_shape=np.asarray(output.region_map.shape, dtype=np.int32),
+                  region_values=values, region_runs=runs,
                   region_prompt=np.asarray(output.region_prompt, dtype=np.int16),
                   region_feat=np.asarray(output.region_feat, dtype=feature_dtype))
     arrays['checksum'] = _checksum(arrays)
@@ -89,7 +110,9 @@ def decode_entry(data, name: str = '<bytes>') -> TeacherOutput:
     if not np.array_equal(_checksum(arrays), arrays['checksum']):
         raise CacheError(f'cache entry {name} fails its checksum (corrupted on disk or '
                          'edited); delete it and rerun tools/cache_teacher.py')
-    return TeacherOutput(arrays['region_map'], arrays['region_prompt'].astype(np.int64),
+    region_map = decode_runs(arrays['region_shape'], arrays['region_values'],
+                             arrays['region_runs'])
+    return TeacherOutput(region_map, arrays['region_prompt'].astype(np.int64),
                          arrays['region_feat'])
 
 

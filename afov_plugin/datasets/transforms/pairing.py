@@ -13,11 +13,12 @@ def project_points(xyz: np.ndarray, lidar2img: np.ndarray) -> Tuple[np.ndarray, 
     Returns:
         uv: (C, N, 2) float64 continuous pixel coordinates; depth: (C, N) camera z.
     """
-    hom = np.concatenate([xyz.astype(np.float64), np.ones((xyz.shape[0], 1))], 1)
-    cam = np.einsum('cij,nj->cni', lidar2img[:, :3, :], hom)
-    depth = cam[..., 2]
+    xyz = xyz.astype(np.float64)
+    m = np.asarray(lidar2img, dtype=np.float64)
+    cam = np.matmul(m[:, :3, :3], xyz.T) + m[:, :3, 3:]  # (C, 3, N), BLAS
+    depth = cam[:, 2]
     with np.errstate(divide='ignore', invalid='ignore'):
-        uv = cam[..., :2] / depth[..., None]
+        uv = np.stack([cam[:, 0] / depth, cam[:, 1] / depth], -1)
     return uv, depth
 
 
