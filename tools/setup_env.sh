@@ -25,14 +25,20 @@ if [[ ! -x "$PY" ]]; then
   log "creating virtual environment at .venv"
   python3 -m venv "$VENV"
 fi
-PIP=("$PY" -m pip install --disable-pip-version-check -q)
+# pip's own exit status is kept; only the registry mirror's "Location ... is ignored" noise
+# is filtered from its stderr.
+pip_install() {
+  "$PY" -m pip install --disable-pip-version-check -q "$@" \
+    2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+}
+PIP=(pip_install)
 log "installing torch ${TORCH_VERSION}, build tools"
 "${PIP[@]}" "torch==${TORCH_VERSION}"
 # torch 2.13 declares setuptools>=77, but mmengine 0.10.7 and mmcv's setup.py need
 # pkg_resources, gone from setuptools 81+: pin it afterwards (pip warns about the conflict;
 # torch only uses setuptools to build C++ extensions, which works with this version).
-"${PIP[@]}" "$SETUPTOOLS_SPEC" wheel "$NUMPY_SPEC" ninja "mmengine==${MMENGINE_VERSION}" 2>&1 \
-  | grep -v "setuptools>=77\|dependency resolver\|dependency conflicts" || true
+# pip reports that conflict on stderr ("dependency resolver ... setuptools>=77"); it is expected.
+"${PIP[@]}" "$SETUPTOOLS_SPEC" wheel "$NUMPY_SPEC" ninja "mmengine==${MMENGINE_VERSION}"
 
 if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '${MMCV_VERSION}'" 2>/dev/null; then
   mkdir -p "$WHEEL_CACHE"
