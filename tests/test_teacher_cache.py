@@ -1,5 +1,6 @@
 import io
 import os
+import pickle
 import zipfile
 
 import numpy as np
@@ -37,17 +38,17 @@ def test_many_regions_use_uint16_maps():
 
 
 def test_corrupt_entries_are_refused():
-    data = bytearray(encode_entry(_output()))
-    with pytest.raises(CacheError, match='corrupt or truncated'):
-        decode_entry(bytes(data[: len(data) // 2]), 'half.npz')
-    # rewrite one array inside a valid zip: the checksum catches it
-    buf = io.BytesIO(bytes(data))
-    arrays = dict(np.load(buf, allow_pickle=False))
+    import zlib
+    from safetensors.numpy import load, save
+    from afov_plugin.teachers.cache import ENTRY_MAGIC
+    data = encode_entry(_output())
+    with pytest.raises(CacheError, match='corrupt, truncated'):
+        decode_entry(data[: len(data) // 2], 'half.safetensors')
+    # change one array inside a well-formed file: the checksum catches it
+    arrays = load(zlib.decompress(data[len(ENTRY_MAGIC):]))
     arrays['region_runs'][0] += 1
-    tampered = io.BytesIO()
-    np.savez_compressed(tampered, **arrays)
     with pytest.raises(CacheError, match='fails its checksum'):
-        decode_entry(tampered.getvalue(), 'tampered.npz')
+        decode_entry(ENTRY_MAGIC + zlib.compress(save(arrays)), 'tampered.safetensors')
 
 
 def test_entry_carrying_a_pickle_is_refused_and_nothing_runs(tmp_path):
@@ -57,15 +58,17 @@ def test_entry_carrying_a_pickle_is_refused_and_nothing_runs(tmp_path):
         def __reduce__(self):
             return (open, (str(marker), 'w'))
 
-    buf = io.BytesIO()
-    arrays = {k: v for k, v in np.load(io.BytesIO(encode_entry(_output())),
-                                       allow_pickle=False).items()}
-    arrays['region_prompt'] = np.array([Evil()], dtype=object)
-    np.savez(buf, **arrays)
-    with pytest.raises(CacheError, match='pickled object array'):
-        decode_entry(buf.getvalue(), 'evil.npz')
+    for payload in (pickle.dumps({'region_map': Evil()}), _npz_with_object_array(Evil())):
+        with pytest.raises(CacheError, match='not an AFOV cache entry'):
+            decode_entry(payload, 'evil.safetensors')
     assert not marker.exists()
+
+
+def _npz_with_object_array(obj) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, region_prompt=np.array([obj], dtype=object))
     assert zipfile.is_zipfile(io.BytesIO(buf.getvalue()))
+    return buf.getvalue()
 
 
 def _cache(tmp_path, dictionary='nuscenes'):

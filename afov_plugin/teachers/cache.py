@@ -5,28 +5,31 @@ Layout of a cache folder (one per teacher × dictionary × dataset)::
     manifest.json              format, version, teacher (name, config, checkpoint sha256),
                                dictionary (name, fingerprint, prompts), feature dim / dtype
     text_bank.safetensors      'text': (P, D) float32, L2-normalised prompt embeddings
-    entries/<key>.npz          one per camera image (np.savez_compressed, no object arrays):
+    entries/<key>.safetensors  one per camera image: the magic "AFOVC1" + two NUL bytes, then a
+                               zlib-compressed safetensors blob (a JSON header and raw
+                               buffers, nothing executable) holding:
                                  region_shape  (2,) int32 (H, W)
                                  region_values (R,) uint8 (uint16 if K >= 256) and
-                                 region_runs   (R,) int32: the (H, W) region map, 0 = none,
-                                               k = region k, run-length encoded row-major
+                                 region_runs   (R,) uint16: the (H, W) region map, 0 = none,
+                                               k = region k, run-length coded row by row
                                  region_prompt (K,) int16 prompt index of region k (row k-1)
                                  region_feat   (K, D) float16 (or float32) region features
                                  checksum      (32,) uint8 sha256 of the arrays above
-                               (run-length coding makes entries small and decoding a
-                               frame's six maps far cheaper than decoding its JPEGs)
+                               (run-length coding keeps entries small; the flat container
+                               makes reading a frame's six entries far cheaper than
+                               decoding its JPEGs)
 
 ``<key>`` is the image path relative to the dataset root with ``/`` replaced by ``__`` and
-the extension dropped. No pickle anywhere: every loader passes ``allow_pickle=False`` or
-reads JSON / safetensors, so a cache shared by a stranger cannot run code when loaded.
+the extension dropped. No pickle anywhere: entries and the text bank are safetensors, the manifest
+JSON, so a cache shared by a stranger cannot run code when loaded.
 Every write goes to a temporary file in the same folder and is renamed into place, so a
 killed writer leaves either no entry or a complete one; a half-written temp file is never
 read as an entry. Every read verifies the checksum.
 """
 import hashlib
-import io
 import json
 import os
+import zlib
 from typing import Dict, Iterable, Optional
 
 import numpy as np
@@ -39,13 +42,23 @@ FORMAT_VERSION = 1
 _ARRAYS = ('region_shape', 'region_values', 'region_runs', 'region_prompt', 'region_feat')
 
 
+ENTRY_SUFFIX = '.safetensors'
+ENTRY_MAGIC = b'AFOVC1\x00\x00'
+
+
 def encode_runs(region_map: np.ndarray):
-    """Row-major run-length coding of a (H, W) map → (values, run lengths)."""
+    """Run-length coding of a (H, W) map, runs cut at row ends → (values, lengths ≤ W)."""
     flat = region_map.ravel()
     if flat.size == 0:
-        return flat[:0], np.zeros(0, np.int32)
-    starts = np.flatnonzero(np.concatenate([[True], flat[1:] != flat[:-1]]))
-    lengths = np.diff(np.append(starts, flat.size)).astype(np.int32)
+        return flat[:0], np.zeros(0, np.uint16)
+    if region_map.shape[1] > 65535:
+        raise ValueError(f'region maps wider than 65535 px are not supported '
+                         f'({region_map.shape})')
+    change = np.ones(flat.size, dtype=bool)
+    change[1:] = flat[1:] != flat[:-1]
+    change[::region_map.shape[1]] = True
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.append(starts, flat.size)).astype(np.uint16)
     return flat[starts], lengths
 
 
@@ -82,27 +95,25 @@ def encode_entry(output: TeacherOutput, feature_dtype: str = 'float16') -> bytes
                   region_prompt=np.asarray(output.region_prompt, dtype=np.int16),
                   region_feat=np.asarray(output.region_feat, dtype=feature_dtype))
     arrays['checksum'] = _checksum(arrays)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
+    from safetensors.numpy import save
+    blob = save(arrays, metadata={'format': FORMAT_NAME, 'version': str(FORMAT_VERSION)})
+    return ENTRY_MAGIC + zlib.compress(blob, 6)
 
 
 def decode_entry(data, name: str = '<bytes>') -> TeacherOutput:
     """Parse and verify one entry (bytes or path); :class:`CacheError` names the file."""
-    src = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    from safetensors.numpy import load
+    if not isinstance(data, (bytes, bytearray)):
+        with open(data, 'rb') as f:
+            data = f.read()
     try:
-        with np.load(src, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as err:
-        if 'pickle' in str(err).lower():
-            raise CacheError(f'cache entry {name} holds a pickled object array; AFOV caches '
-                             'never do: the file was crafted or written by another tool. '
-                             'Delete it and rerun tools/cache_teacher.py') from None
-        raise CacheError(f'cache entry {name} is corrupt ({err}); delete it and rerun '
-                         'tools/cache_teacher.py to rewrite it') from None
-    except Exception as err:  # zipfile / zlib errors of truncated files
-        raise CacheError(f'cache entry {name} is corrupt or truncated ({type(err).__name__}: '
-                         f'{err}); delete it and rerun tools/cache_teacher.py') from None
+        if bytes(data[:len(ENTRY_MAGIC)]) != ENTRY_MAGIC:
+            raise ValueError('no AFOV entry magic')
+        arrays = load(zlib.decompress(bytes(data[len(ENTRY_MAGIC):])))
+    except Exception as err:  # safetensors refuses anything but its own layout (no pickle)
+        raise CacheError(f'cache entry {name} is corrupt, truncated or not an AFOV cache entry '
+                         f'({type(err).__name__}: {str(err)[:80]}); delete it and rerun '
+                         'tools/cache_teacher.py') from None
     missing = [k for k in _ARRAYS + ('checksum', ) if k not in arrays]
     if missing:
         raise CacheError(f'cache entry {name} lacks {missing}; delete it and rerun '
@@ -201,7 +212,7 @@ class TeacherCache:
 
     # ---------------------------------------------------------------- entries
     def entry_path(self, key: str) -> str:
-        return os.path.join(self.root, 'entries', key + '.npz')
+        return os.path.join(self.root, 'entries', key + ENTRY_SUFFIX)
 
     def has(self, key: str, verify: bool = False) -> bool:
         path = self.entry_path(key)
@@ -231,8 +242,8 @@ class TeacherCache:
     def keys(self) -> Iterable[str]:
         folder = os.path.join(self.root, 'entries')
         for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-            if name.endswith('.npz') and not name.startswith('.tmp_'):
-                yield name[:-4]
+            if name.endswith(ENTRY_SUFFIX) and not name.startswith('.tmp_'):
+                yield name[:-len(ENTRY_SUFFIX)]
 
     def text_bank(self) -> np.ndarray:
         """(P, D) float32 prompt embeddings."""
