@@ -7,6 +7,7 @@ from . import compat
 
 compat.apply()
 
-from . import datasets, engine, evaluation, models, teachers, visualization  # noqa: E402,F401,E501
+from . import (datasets, engine, evaluation, models, post_processing,  # noqa: E402,F401
+               teachers, visualization)
 
 __version__ = '0.1.0'

@@ -33,6 +33,9 @@ def parse_args() -> argparse.Namespace:
                                  'multi-modality_det'],
                         help='determine the visualization method depending on the task')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument('--save-preds', metavar='DIR',
+                        help='AFOV: write each scan\'s points and predicted labels to '
+                        'DIR/<sample_idx>.npz (input of tools/afi.py)')
     parser.add_argument('--data-root', help='AFOV: point every dataloader at this dataset root')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, xxx=yyy format')
@@ -74,6 +77,9 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
+    if args.save_preds:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='SavePredictionsHook', out_dir=args.save_preds)]
     if args.tta:
         assert 'tta_model' in cfg, 'Cannot find ``tta_model`` in config.'
         assert 'tta_pipeline' in cfg, 'Cannot find ``tta_pipeline`` in config.'

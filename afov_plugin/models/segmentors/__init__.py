@@ -1,0 +1,3 @@
+from .afov_minkunet import AFOVMinkUNet
+
+__all__ = ['AFOVMinkUNet']

@@ -1,0 +1,3 @@
+from .afi import AFIPostProcessor, bin_directions, fibonacci_directions
+
+__all__ = ['AFIPostProcessor', 'bin_directions', 'fibonacci_directions']

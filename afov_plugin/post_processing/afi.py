@@ -1,0 +1,321 @@
+"""Approximate Flat Interaction (AFI): a non-parametric label post-processor (SPEC §5).
+
+Data flow for one scan (all steps are batched tensor ops on the scan's device):
+
+    labels (N,) ──one-hot──> x⁰ (N, C)
+    encoder ×4: FPS centres (1365, 455, 151, 50) ─> kNN (k=20) ─> Fibonacci direction bins
+                ─> flat-interaction weights ─> pooled centre features
+    decoder ×4: 50→151→455→1365→N, 6 nearest coarse points weighted by direction alignment
+    argmax ─> labels (N,)
+
+Where the paper (Appendix A) and the reference implementation differ, the reference is
+followed; our remaining choices are documented in ``docs/afi.md``.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from mmdet3d.registry import MODELS
+
+from .neighbours import farthest_point_sample, knn
+
+EPS = 1e-6
+
+
+def fibonacci_directions(num: int, device=None, dtype=torch.float32) -> Tensor:
+    """``num`` unit vectors on the Fibonacci sphere lattice, (num, 3)."""
+    i = torch.arange(num, device=device, dtype=torch.float64) + 0.5
+    z = 1.0 - 2.0 * i / num
+    r = torch.sqrt((1.0 - z * z).clamp_min(0))
+    golden = (1.0 + math.sqrt(5.0)) / 2.0
+    theta = 2.0 * math.pi * i / golden
+    return torch.stack([r * torch.cos(theta), r * torch.sin(theta), z], dim=1).to(dtype)
+
+
+def bin_directions(offsets: Tensor, directions: Tensor) -> Tensor:
+    """Index of the closest lattice direction (max cosine) of each offset, (...,)."""
+    return torch.einsum('...c,dc->...d', offsets, directions).argmax(-1)
+
+
+def _l1_normalise(x: Tensor) -> Tensor:
+    return x / x.sum(-1, keepdim=True).clamp_min(EPS)
+
+
+class _Level:
+    """One level of the hierarchy: points, features and their direction bins.
+
+    Attributes:
+        xyz: (M, 3). feat: (M, C), L1-normalised (rows of zeros carry no information).
+        bin_unit, bin_length: (M, D, 3) / (M, D) direction and length of the mean offset of
+            each bin's neighbours (None at level 0).
+        bin_weight: (M, D) correlation of each bin (sums to ≤ 1 per point; 0 for empty bins).
+    """
+
+    def __init__(self, xyz: Tensor, feat: Tensor, bin_offset: Optional[Tensor] = None,
+                 bin_weight: Optional[Tensor] = None) -> None:
+        self.xyz, self.feat, self.bin_weight = xyz, feat, bin_weight
+        self.bin_unit = self.bin_length = None
+        if bin_offset is not None:
+            self.bin_length = bin_offset.norm(dim=-1)
+            self.bin_unit = bin_offset / self.bin_length.clamp_min(EPS)[..., None]
+
+    def alignment(self, idx: Tensor, unit: Tensor, gamma: float,
+                  extents: bool = True) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+        """Alignment of the bins of points ``idx`` with directions ``unit``.
+
+        Args:
+            idx: (...,) point indices of this level. unit: (..., 3) unit directions.
+        Returns:
+            A (...,): Σ_a p_a·[|u·ô_a| > γ]; e_pos, e_neg (...,): the longest mean offset of a
+            bin aligned with +u / −u (0 where none; None unless ``extents``).
+        """
+        weight = self.bin_weight[idx]                                    # (..., D)
+        cos = torch.einsum('...c,...dc->...d', unit, self.bin_unit[idx])
+        if not extents:
+            return (weight * (cos.abs() > gamma)).sum(-1), None, None
+        live = weight > 0
+        pos, neg = (cos > gamma) & live, (cos < -gamma) & live
+        a = (weight * (pos | neg)).sum(-1)
+        length = self.bin_length[idx]
+        return a, (length * pos).amax(-1), (length * neg).amax(-1)
+
+
+@MODELS.register_module()
+class AFIPostProcessor:
+    """Approximate Flat Interaction over per-point labels of a batch of scans.
+
+    Args:
+        num_classes: C, number of classes of the labels.
+        num_centres: FPS centres of the encoder stages.
+        k: neighbours per centre in the encoder.
+        num_directions: D, Fibonacci lattice size.
+        gamma: |cos| above which two directions count as parallel (0.995 ≈ 5.7°).
+        self_weight: weight of a centre's own previous feature in pooling (reference 0.1).
+        decoder_k: coarse points per fine point in the decoder.
+        skip_weights: λ of each decoder step, coarse → fine, first = 50→151; the reference
+            uses 0.3 for 455→1365 and 0.01 otherwise.
+        ground: ``None`` or dict(r_min=2., r_max=5., z_max=-1.4, ego_radius=2.,
+            inlier_dist=0.2, iterations=64, flat_classes=[...]): RANSAC ground plane; plane
+            inliers and ego points (r ≤ ego_radius) get zero features, and inliers may only
+            take ``flat_classes`` at the end (nuScenes: 10, 11, 12, 13).
+            ``zero_inliers`` (reference: True) zeroes the inliers' features;
+            ``keep_flat_labels`` (reference: False) keeps a flat-class label on an inlier.
+        covering: ``None`` or dict(beta=4., distance=20., classes=[...]): replace the
+            prediction of points whose pseudo-label is in ``classes`` with probability
+            sigmoid(ln β·(1 − r/distance)), r the horizontal range.
+        ignore_index: label value meaning "no label" (zero features); negatives too.
+        seed: seed of the FPS start points, RANSAC and covering (deterministic results).
+        backend: ``'auto'`` (numpy FPS and a k-d tree on CPU, torch on CUDA) or ``'torch'``
+            (the CUDA code path on any device).
+    """
+
+    def __init__(self, num_classes: int,
+                 num_centres: Sequence[int] = (1365, 455, 151, 50), k: int = 20,
+                 num_directions: int = 20, gamma: float = 0.995, self_weight: float = 0.1,
+                 decoder_k: int = 6, skip_weights: Sequence[float] = (0.01, 0.01, 0.3, 0.01),
+                 ground: Optional[Dict] = None, covering: Optional[Dict] = None,
+                 ignore_index: Optional[int] = None, seed: int = 0,
+                 backend: str = 'auto') -> None:
+        if backend not in ('auto', 'torch'):
+            raise ValueError(f"AFI: backend must be 'auto' or 'torch', got {backend!r}")
+        self.backend = backend
+        if len(skip_weights) != len(num_centres):
+            raise ValueError(f'AFI: skip_weights needs one λ per stage ({len(num_centres)}), '
+                             f'got {len(skip_weights)}')
+        self.num_classes = num_classes
+        self.num_centres = tuple(int(m) for m in num_centres)
+        self.k, self.decoder_k = int(k), int(decoder_k)
+        self.num_directions, self.gamma = int(num_directions), float(gamma)
+        self.self_weight = float(self_weight)
+        self.skip_weights = tuple(float(s) for s in skip_weights)
+        self.ground = dict(ground) if ground is not None else None
+        self.covering = dict(covering) if covering is not None else None
+        self.ignore_index = ignore_index
+        self.seed = seed
+
+    # ------------------------------------------------------------------ public API
+    def __call__(self, points: List[Tensor], labels: List[Tensor],
+                 pseudo_labels: Optional[List[Optional[Tensor]]] = None) -> List[Tensor]:
+        """Refine the labels of a batch of scans of any sizes.
+
+        Args:
+            points: per scan (N_i, ≥3) xyz first. labels: per scan (N_i,) long.
+            pseudo_labels: optional per scan (N_i,) teacher labels for covering.
+        Returns:
+            per scan (N_i,) long refined labels, on the input's device.
+        """
+        if pseudo_labels is None:
+            pseudo_labels = [None] * len(points)
+        return [self.refine(p, l, q) for p, l, q in zip(points, labels, pseudo_labels)]
+
+    @torch.no_grad()
+    def refine(self, points: Tensor, labels: Tensor,
+               pseudo_labels: Optional[Tensor] = None) -> Tensor:
+        """Refine one scan: points (N, ≥3), labels (N,) → (N,) long."""
+        xyz = points[:, :3].float()
+        labels = labels.long()
+        n = xyz.shape[0]
+        if labels.shape[0] != n:
+            raise ValueError(f'AFI: {n} points but {labels.shape[0]} labels')
+        if n == 0:
+            return labels.clone()
+        gen = torch.Generator(device='cpu').manual_seed(self.seed)
+        labels = self._cover(xyz, labels, pseudo_labels, gen)
+        valid = (labels >= 0) & (labels < self.num_classes)
+        if self.ignore_index is not None:
+            valid &= labels != self.ignore_index
+        labelled = valid.clone()
+        inliers = None
+        if self.ground is not None:
+            inliers, ego = self._ground_and_ego(xyz, gen)
+            valid &= ~ego
+            if self.ground.get('zero_inliers', True):
+                valid &= ~inliers
+        x0 = torch.zeros(n, self.num_classes, device=xyz.device)
+        x0[valid, labels[valid]] = 1.0
+        feat = self._propagate(xyz, x0, gen)
+        out = torch.where(feat.sum(1) > 0, feat.argmax(1), labels)  # unreached: input label
+        if inliers is not None:
+            out = self._restrict_ground(out, feat, labels, labelled, inliers)
+        return out
+
+    def _restrict_ground(self, out: Tensor, feat: Tensor, labels: Tensor, labelled: Tensor,
+                         inliers: Tensor) -> Tensor:
+        """Ground-plane inliers take flat classes only: the best flat class of their feature,
+        else the scan's most frequent flat label on the plane."""
+        flat_ids = torch.as_tensor(list(self.ground.get('flat_classes', [])), dtype=torch.long,
+                                   device=out.device)
+        if flat_ids.numel() == 0:
+            return out
+        flat = torch.zeros(self.num_classes, dtype=torch.bool, device=out.device)
+        flat[flat_ids] = True
+        on_flat = labelled & flat[labels.clamp(0, self.num_classes - 1)]
+        counts = torch.bincount(labels[inliers & on_flat], minlength=self.num_classes)[flat_ids]
+        fallback = flat_ids[counts.argmax()]
+        flat_feat = feat[inliers] * flat
+        ground = torch.where(flat_feat.sum(1) > 0, flat_feat.argmax(1), fallback)
+        if self.ground.get('keep_flat_labels', False):
+            # a flat-class prediction on the ground plane is kept as it is
+            ground = torch.where(on_flat[inliers], labels[inliers], ground)
+        out = out.clone()
+        out[inliers] = ground
+        return out
+
+    # ------------------------------------------------------------------ steps
+    def _propagate(self, xyz: Tensor, x0: Tensor, gen: torch.Generator) -> Tensor:
+        directions = fibonacci_directions(self.num_directions, xyz.device)
+        levels = [_Level(xyz, x0)]
+        for stage, m in enumerate(self.num_centres):
+            prev = levels[-1]
+            if prev.xyz.shape[0] <= 1:
+                break
+            levels.append(self._encode(prev, min(m, prev.xyz.shape[0]), stage, directions,
+                                       gen))
+        # decoder: coarse → fine, λ of the step from level s to s-1
+        feat = levels[-1].feat
+        for s in range(len(levels) - 1, 0, -1):
+            lam = self.skip_weights[len(self.num_centres) - s]
+            feat = self._decode(levels[s], feat, levels[s - 1], lam)
+        return feat
+
+    def _encode(self, prev: _Level, m: int, stage: int, directions: Tensor,
+                gen: torch.Generator) -> _Level:
+        """One encoder stage: FPS centres of ``prev``, kNN, direction bins, pooling."""
+        start = int(torch.randint(prev.xyz.shape[0], (1,), generator=gen))
+        centre = farthest_point_sample(prev.xyz, m, start=start, backend=self.backend)
+        k = min(self.k, prev.xyz.shape[0] - 1)
+        nbr = knn(prev.xyz, prev.xyz[centre], k + 1, backend=self.backend)[:, 1:]  # (M, k)
+        offset = prev.xyz[nbr] - prev.xyz[centre, None]                       # (M, k, 3)
+        dist = offset.norm(dim=-1)
+        unit = offset / dist.clamp_min(EPS)[..., None]
+        bins = bin_directions(unit, directions)                               # (M, k)
+        live = dist > EPS
+        if prev.bin_unit is None:   # stage 1: every neighbour counts once
+            w = live.float()
+        else:
+            a_c, ec_pos, ec_neg = prev.alignment(centre[:, None].expand_as(nbr), unit,
+                                                 self.gamma)
+            a_j, ej_pos, ej_neg = prev.alignment(nbr, unit, self.gamma)
+            both = (ec_pos + ec_neg > 0) & (ej_pos + ej_neg > 0)
+            ratio = (ec_pos + ec_neg + ej_pos + ej_neg) / (dist + ec_neg + ej_pos).clamp_min(EPS)
+            w = a_c * a_j * ratio * both * live
+        total = w.sum(1)                                                      # (M,)
+        if prev.bin_unit is None:
+            kappa = torch.ones_like(total)
+        else:
+            kappa = total / total.mean().clamp_min(EPS)
+        # per-bin statistics by scatter-add over (centre, bin)
+        d = directions.shape[0]
+        flat_bin = (torch.arange(m, device=bins.device)[:, None] * d + bins).reshape(-1)
+        count = torch.zeros(m * d, device=prev.xyz.device).index_add_(
+            0, flat_bin, live.reshape(-1).float())
+        wsum = torch.zeros(m * d, device=prev.xyz.device).index_add_(0, flat_bin, w.reshape(-1))
+        off_sum = torch.zeros(m * d, 3, device=prev.xyz.device).index_add_(
+            0, flat_bin, (offset * live[..., None]).reshape(-1, 3))
+        nfeat = _l1_normalise(prev.feat[nbr]) * live[..., None]
+        feat_sum = torch.zeros(m * d, nfeat.shape[-1], device=prev.xyz.device).index_add_(
+            0, flat_bin, nfeat.reshape(-1, nfeat.shape[-1]))
+        count = count.view(m, d)
+        bin_offset = (off_sum.view(m, d, 3) / count.clamp_min(1)[..., None])
+        bin_feat = feat_sum.view(m, d, -1) / count.clamp_min(1)[..., None]
+        bin_weight = wsum.view(m, d) / total.clamp_min(EPS)[:, None]
+        # pooling: closer bins weigh more
+        pool = _l1_normalise(bin_weight / bin_offset.norm(dim=-1).clamp_min(EPS))
+        agg = torch.einsum('md,mdc->mc', pool, bin_feat)
+        feat = _l1_normalise(kappa[:, None] * agg + self.self_weight * prev.feat[centre])
+        return _Level(prev.xyz[centre], feat, bin_offset, bin_weight)
+
+    def _decode(self, coarse: _Level, coarse_feat: Tensor, fine: _Level, lam: float) -> Tensor:
+        """Fine features from the ``decoder_k`` nearest coarse points (direction-weighted)."""
+        k = min(self.decoder_k, coarse.xyz.shape[0])
+        nbr = knn(coarse.xyz, fine.xyz, k, backend=self.backend)  # (N, k)
+        offset = fine.xyz[:, None] - coarse.xyz[nbr]                          # coarse → fine
+        dist = offset.norm(dim=-1)
+        unit = offset / dist.clamp_min(EPS)[..., None]
+        a, _, _ = coarse.alignment(nbr, unit, self.gamma, extents=False)
+        a = torch.where(dist <= EPS, torch.ones_like(a), a)                   # the point itself
+        w_total = a.sum(1)
+        mixed = torch.einsum('nk,nkc->nc', a, coarse_feat[nbr])
+        return _l1_normalise(mixed + lam * w_total.mean() * fine.feat)
+
+    def _ground_and_ego(self, xyz: Tensor, gen: torch.Generator) -> Tuple[Tensor, Tensor]:
+        """RANSAC ground-plane inliers and ego points, (N,) bool each."""
+        g = self.ground
+        r = xyz[:, :2].norm(dim=1)
+        ego = r <= g.get('ego_radius', 2.0)
+        cand = torch.nonzero((r > g.get('r_min', 2.0)) & (r < g.get('r_max', 5.0))
+                             & (xyz[:, 2] < g.get('z_max', -1.4))).squeeze(1)
+        inliers = torch.zeros_like(ego)
+        if cand.numel() < 3:
+            return inliers, ego
+        iters = int(g.get('iterations', 64))
+        pick = torch.randint(cand.numel(), (iters, 3), generator=gen).to(xyz.device)
+        tri = xyz[cand[pick]]                                                 # (T, 3, 3)
+        normal = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=1)
+        norm = normal.norm(dim=1, keepdim=True)
+        ok = norm.squeeze(1) > EPS
+        normal = normal / norm.clamp_min(EPS)
+        offset = -(normal * tri[:, 0]).sum(1)
+        thr = g.get('inlier_dist', 0.2)
+        res = (xyz[cand] @ normal.T + offset).abs()                           # (Nc, T)
+        score = ((res < thr).sum(0)) * ok
+        best = int(score.argmax())
+        inliers = (xyz @ normal[best] + offset[best]).abs() < thr
+        return inliers, ego
+
+    def _cover(self, xyz: Tensor, labels: Tensor, pseudo: Optional[Tensor],
+               gen: torch.Generator) -> Tensor:
+        if self.covering is None or pseudo is None:
+            return labels
+        c = self.covering
+        pseudo = pseudo.to(labels.device).long()
+        r = xyz[:, :2].norm(dim=1)
+        p = torch.sigmoid(math.log(c.get('beta', 4.0)) * (1 - r / c.get('distance', 20.0)))
+        cls = torch.zeros(self.num_classes + 1, dtype=torch.bool, device=labels.device)
+        cls[list(c.get('classes', []))] = True
+        is_obj = cls[pseudo.clamp(0, self.num_classes)] & (pseudo >= 0)
+        draw = torch.rand(labels.shape[0], generator=gen).to(labels.device) < p
+        return torch.where(is_obj & draw, pseudo, labels)
+
