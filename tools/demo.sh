@@ -4,9 +4,12 @@
 #   2. generate the synthetic nuScenes set    6. evaluate it (test.py): all / seen / unseen
 #   3. write the info pkls                    7. baselines: teacher projection, supervised
 #   4. cache the simulated SAN teacher        8. table + work_dirs/demo/summary.json
+#   6b. the student with AFI inline           9. TMP pretraining   10. stage 2 from TMP
+#   11. 1 % fine-tuning (random / TMP init) and linear probing of TMP
 # Reruns reuse the data, the cache and finished trainings (AFOV_DEMO_FRESH=1 redoes all).
 # Sizes: AFOV_DEMO_SCENES (10, v1.0-mini names: 8 train + 2 val), AFOV_DEMO_FRAMES (16),
-# AFOV_DEMO_ITERS (1000), AFOV_DEMO_IMAGE_SCALE (0.5), AFOV_DEMO_PROFILE (san), AFOV_DEMO_SEED.
+# AFOV_DEMO_ITERS (1000), AFOV_DEMO_TMP_ITERS (600), AFOV_DEMO_FINETUNE_ITERS (300),
+# AFOV_DEMO_IMAGE_SCALE (0.5), AFOV_DEMO_PROFILE (san), AFOV_DEMO_SEED.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,17 +21,21 @@ WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo}
 SCENES=${AFOV_DEMO_SCENES:-10}
 FRAMES=${AFOV_DEMO_FRAMES:-16}
 ITERS=${AFOV_DEMO_ITERS:-1000}
+TMP_ITERS=${AFOV_DEMO_TMP_ITERS:-600}
+FT_ITERS=${AFOV_DEMO_FINETUNE_ITERS:-300}
 SCALE=${AFOV_DEMO_IMAGE_SCALE:-0.5}
 PROFILE=${AFOV_DEMO_PROFILE:-san}
 SEED=${AFOV_DEMO_SEED:-0}
 STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py
 SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py
+AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-nuscenes.py
+TMP=configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py
+STAGE2_TMP=configs/afov/stage2/minkunet18-w16_stage2-from-tmp_simulated-san_synthetic-nuscenes.py
+FINETUNE=configs/afov/downstream/minkunet18-w16_finetune-1pct_synthetic-nuscenes.py
+PROBE=configs/afov/downstream/minkunet18-w16_linear-probe_synthetic-nuscenes.py
 CACHE_REL=teacher_cache/simulated-$PROFILE
 OPTS=(--data-root "$DATA")
 CACHE_OPTS=("teacher_cache_dir=$CACHE_REL" "teacher.profile=$PROFILE")
-TRAIN_OPTS=("train_cfg.max_iters=$ITERS" "train_cfg.val_interval=$ITERS"
-            "default_hooks.checkpoint.interval=$ITERS" "param_scheduler.1.end=$ITERS"
-            "param_scheduler.1.T_max=$((ITERS - 30))")
 if [[ "${AFOV_DEMO_FRESH:-0}" == 1 ]]; then rm -rf "$DATA" "$WORK"; fi
 mkdir -p "$WORK"
 
@@ -48,24 +55,59 @@ $PY tools/pseudo_label_report.py "$STAGE2" "${OPTS[@]}" --split val \
   --out "$WORK/pseudo_labels_val.json" --cfg-options "${CACHE_OPTS[@]}" \
   "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL"
 
-train_and_test() {  # name config [extra cfg-options]
-  local name=$1 config=$2
-  shift 2
-  if [[ ! -f "$WORK/$name/iter_$ITERS.pth" ]]; then
-    $PY tools/train.py "$config" --work-dir "$WORK/$name" "${OPTS[@]}" \
-      --cfg-options "${TRAIN_OPTS[@]}" "$@"
-  else
-    echo "[demo] reusing $WORK/$name/iter_$ITERS.pth"
-  fi
-  rm -rf "$WORK/$name/test"
-  $PY tools/test.py "$config" "$WORK/$name/iter_$ITERS.pth" --work-dir "$WORK/$name/test" \
-    "${OPTS[@]}" --show-dir "$WORK/$name/pictures"
+schedule() {  # iters -> cfg-options of an iteration-based schedule of that length
+  echo "train_cfg.max_iters=$1" "default_hooks.checkpoint.interval=$1" \
+    "param_scheduler.1.end=$1" "param_scheduler.1.T_max=$(($1 - 30))"
 }
+train() {  # name config iters [extra cfg-options]: train unless its checkpoint exists
+  local name=$1 config=$2 iters=$3
+  shift 3
+  if [[ ! -f "$WORK/$name/iter_$iters.pth" ]]; then
+    # shellcheck disable=SC2046
+    $PY tools/train.py "$config" --work-dir "$WORK/$name" "${OPTS[@]}" \
+      --cfg-options $(schedule "$iters") "$@"
+  else
+    echo "[demo] reusing $WORK/$name/iter_$iters.pth"
+  fi
+}
+evaluate() {  # name config checkpoint [tools/test.py options]
+  local name=$1 config=$2 ckpt=$3
+  shift 3
+  rm -rf "${WORK:?}/$name/test"
+  $PY tools/test.py "$config" "$ckpt" --work-dir "$WORK/$name/test" "${OPTS[@]}" "$@"
+}
+VAL=("train_cfg.val_interval=$ITERS")
 echo "[demo] 5-6: stage 2 (annotation-free) student"
-train_and_test student "$STAGE2" "${CACHE_OPTS[@]}" \
+train student "$STAGE2" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}" \
   "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL"
+evaluate student "$STAGE2" "$WORK/student/iter_$ITERS.pth" --show-dir "$WORK/student/pictures"
+echo "[demo] 6b: the student with AFI post-processing inline (test_cfg.postprocess)"
+evaluate student_afi "$AFI" "$WORK/student/iter_$ITERS.pth" \
+  --show-dir "$WORK/student_afi/pictures"
 echo "[demo] 7: fully supervised upper bound (same config, ground-truth labels)"
-train_and_test supervised "$SUPERVISED"
+train supervised "$SUPERVISED" "$ITERS" "${VAL[@]}"
+evaluate supervised "$SUPERVISED" "$WORK/supervised/iter_$ITERS.pth" \
+  --show-dir "$WORK/supervised/pictures"
+
+echo "[demo] 9: tri-modal contrastive pretraining (TMP) on the cache"
+train tmp "$TMP" "$TMP_ITERS" "teacher_cache_dir=$CACHE_REL" \
+  "train_dataloader.dataset.pipeline.3.cache_dir=$CACHE_REL"
+TMP_CKPT="$WORK/tmp/iter_$TMP_ITERS.pth"
+echo "[demo] 10: stage 2 initialised from TMP"
+train tmp_student "$STAGE2_TMP" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}" \
+  "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL" "load_from=$TMP_CKPT"
+evaluate tmp_student "$STAGE2" "$WORK/tmp_student/iter_$ITERS.pth"
+echo "[demo] 11: 1 % labelled scans (random init vs TMP init) and linear probing of TMP"
+if [[ ! -f "$DATA/nuscenes_infos_train_1pct_scan.pkl" ]]; then
+  $PY tools/create_splits.py "$DATA/nuscenes_infos_train.pkl"
+fi
+FT_VAL=("train_cfg.val_interval=$FT_ITERS")
+train finetune_1pct_random "$FINETUNE" "$FT_ITERS" "${FT_VAL[@]}"
+evaluate finetune_1pct_random "$FINETUNE" "$WORK/finetune_1pct_random/iter_$FT_ITERS.pth"
+train finetune_1pct_tmp "$FINETUNE" "$FT_ITERS" "${FT_VAL[@]}" "load_from=$TMP_CKPT"
+evaluate finetune_1pct_tmp "$FINETUNE" "$WORK/finetune_1pct_tmp/iter_$FT_ITERS.pth"
+train linear_probe_tmp "$PROBE" "$FT_ITERS" "${FT_VAL[@]}" "load_from=$TMP_CKPT"
+evaluate linear_probe_tmp "$PROBE" "$WORK/linear_probe_tmp/iter_$FT_ITERS.pth"
 
 $PY tools/summarize_demo.py --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
-  --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --start "$START"
+  --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --tmp-iters "$TMP_ITERS" --start "$START"

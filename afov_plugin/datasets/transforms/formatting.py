@@ -10,7 +10,7 @@ from mmdet3d.registry import TRANSFORMS
 # per-point keys packed into ``data_sample.gt_pts_seg`` (PointData: same length as points)
 POINT_KEYS = ('pts_pseudo_label', 'pts_superpoint', 'pts_cam')
 # per-sample keys packed as plain data fields of the data sample
-SAMPLE_KEYS = ('superpoint_feat', 'superpoint_prompt')
+SAMPLE_KEYS = ('superpoint_feat', 'superpoint_prompt', 'text_bank')
 
 
 @TRANSFORMS.register_module()
@@ -19,7 +19,8 @@ class PackAFOVInputs(Pack3DDetInputs):
 
     ``keys`` may list, besides mmdet3d's, ``pts_pseudo_label``, ``pts_superpoint``,
     ``pts_cam`` (→ ``data_sample.gt_pts_seg.<key>``, (N,) long tensors) and
-    ``superpoint_feat`` / ``superpoint_prompt`` (→ ``data_sample.<key>`` tensors).
+    ``superpoint_feat`` / ``superpoint_prompt`` / ``text_bank`` (→ ``data_sample.<key>``
+    tensors).
     """
 
     def pack_single_results(self, results: Dict) -> Dict:

@@ -17,6 +17,10 @@ class PseudoLabelsAndSuperpoints(BaseTransform):
         dictionary: class dictionary name or path (must match the cache's).
         ignore_index: the dataset's ignore label (default: the dictionary's, = #classes).
         min_superpoint_points: superpoints with fewer points are dropped (ids -1).
+        grouping: ``'superpixel'`` (superpoints = teacher regions, the reference) or ``'knn'``
+            (TMP ablation: paired points grouped around random seeds by nearest seed, about
+            ``knn_group_points`` points per group; a group's target is the mean of its points'
+            region features and its prompt their most frequent one).
 
     Required keys: ``pts_region``, ``region_prompt``, ``region_feat`` (from
     :class:`LoadTeacherCache`).
@@ -27,7 +31,12 @@ class PseudoLabelsAndSuperpoints(BaseTransform):
     """
 
     def __init__(self, dictionary: str, ignore_index: int = None,
-                 min_superpoint_points: int = 1) -> None:
+                 min_superpoint_points: int = 1, grouping: str = 'superpixel',
+                 knn_group_points: int = 64) -> None:
+        if grouping not in ('superpixel', 'knn'):
+            raise ValueError(f"grouping must be 'superpixel' or 'knn', got {grouping!r}")
+        self.grouping = grouping
+        self.knn_group_points = knn_group_points
         self.dictionary = load_class_dictionary(dictionary)
         self.ignore_index = self.dictionary.ignore_index if ignore_index is None \
             else ignore_index
@@ -43,6 +52,8 @@ class PseudoLabelsAndSuperpoints(BaseTransform):
         label = np.full(region.shape[0], self.ignore_index, dtype=np.int64)
         label[has] = self.prompt_to_label[prompt[region[has]]]
         results['pts_pseudo_label'] = label
+        if self.grouping == 'knn':
+            return self._knn_groups(results, region, prompt, has)
         counts = np.bincount(region[has], minlength=prompt.shape[0])
         keep = counts >= self.min_superpoint_points
         remap = np.full(prompt.shape[0], -1, dtype=np.int64)
@@ -52,4 +63,30 @@ class PseudoLabelsAndSuperpoints(BaseTransform):
         results['pts_superpoint'] = sp
         results['superpoint_feat'] = results['region_feat'][keep]
         results['superpoint_prompt'] = prompt[keep]
+        return results
+
+    def _knn_groups(self, results: Dict, region: np.ndarray, prompt: np.ndarray,
+                    has: np.ndarray) -> Dict:
+        from scipy.spatial import cKDTree
+        idx = np.flatnonzero(has)
+        xyz = results['points'].tensor[:, :3].numpy()
+        feats = results['region_feat']
+        sp = np.full(region.shape[0], -1, dtype=np.int64)
+        if idx.size == 0:
+            results.update(pts_superpoint=sp, superpoint_feat=feats[:0],
+                           superpoint_prompt=prompt[:0])
+            return results
+        g = max(1, idx.size // self.knn_group_points)
+        seeds = np.random.choice(idx, g, replace=False)
+        _, group = cKDTree(xyz[seeds]).query(xyz[idx], k=1)
+        group = np.asarray(group, dtype=np.int64).reshape(-1)
+        sp[idx] = group
+        count = np.bincount(group, minlength=g).astype(np.float32)
+        feat = np.zeros((g, feats.shape[1]), np.float32)
+        np.add.at(feat, group, feats[region[idx]])
+        feat /= count[:, None]
+        p = prompt.max() + 1
+        votes = np.bincount(group * p + prompt[region[idx]], minlength=g * p).reshape(g, p)
+        results.update(pts_superpoint=sp, superpoint_feat=feat,
+                       superpoint_prompt=votes.argmax(1).astype(np.int64))
         return results

@@ -24,6 +24,8 @@ class LoadTeacherCache(BaseTransform):
         dictionary: the class dictionary the cache must have been made with (refused
             otherwise).
         teacher: optional teacher name the cache must hold.
+        with_text_bank: also add ``text_bank`` (P, D) float32, the cache's prompt embeddings
+            (TMP's text loss).
 
     Required keys: ``pts_cam`` (N,) int8, ``pts_pixel`` (N, 2) int32 and ``pair_cameras`` from
     :class:`PointPixelPairing`; ``images`` {cam: {img_path}}.
@@ -33,7 +35,8 @@ class LoadTeacherCache(BaseTransform):
     """
 
     def __init__(self, cache_dir: str, dictionary: str, data_root: Optional[str] = None,
-                 teacher: Optional[str] = None) -> None:
+                 teacher: Optional[str] = None, with_text_bank: bool = False) -> None:
+        self.with_text_bank = with_text_bank
         self.cache_dir = cache_dir
         self.data_root = data_root
         self.dictionary = load_class_dictionary(dictionary)
@@ -82,4 +85,6 @@ class LoadTeacherCache(BaseTransform):
                                                                                np.float32)
         results['region_camera'] = np.concatenate(region_cam) if region_cam else \
             np.zeros(0, np.int64)
+        if self.with_text_bank:
+            results['text_bank'] = self.cache(root).text_bank()
         return results

@@ -1,3 +1,4 @@
 from .afov_minkunet_head import AFOVMinkUNetHead
+from .tri_modal_contrastive_head import TriModalContrastiveHead
 
-__all__ = ['AFOVMinkUNetHead']
+__all__ = ['AFOVMinkUNetHead', 'TriModalContrastiveHead']

@@ -1,3 +1,6 @@
 from .pseudo_label_loss import PseudoLabelLoss
+from .tri_modal_loss import (semi_positive_targets, superpixel_superpoint_infonce,
+                             superpoint_pool, text_superpoint_loss)
 
-__all__ = ['PseudoLabelLoss']
+__all__ = ['PseudoLabelLoss', 'superpoint_pool', 'superpixel_superpoint_infonce',
+           'semi_positive_targets', 'text_superpoint_loss']

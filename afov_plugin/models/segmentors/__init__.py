@@ -1,3 +1,4 @@
 from .afov_minkunet import AFOVMinkUNet
+from .tmp_minkunet import TMPMinkUNet
 
-__all__ = ['AFOVMinkUNet']
+__all__ = ['AFOVMinkUNet', 'TMPMinkUNet']

@@ -1,0 +1,42 @@
+# TMP on nuScenes with the SAN ViT-B/16 cache, the reference schedule: one scan per GPU on 4
+# GPUs, SGD lr 0.5, momentum 0.9, wd 1e-4, cosine, 40 epochs; image crops as the reference.
+#   python tools/cache_teacher.py configs/afov/stage2/minkunet34-w32_stage2_san-vit-b16_nuscenes.py
+#   bash tools/dist_train.sh THIS_CONFIG 4
+_base_ = [
+    '../../_base_/datasets/nuscenes_afov.py',
+    '../../_base_/models/minkunet_afov_tmp.py',
+    '../../_base_/default_runtime.py',
+]
+
+model = dict(
+    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.1, 0.1, 0.1])),
+    backbone=dict(encoder_blocks=[2, 3, 4, 6]),  # MinkUNet34, as the stage-2 config
+    decode_head=dict(feature_dim=512, dictionary={{_base_.dictionary}}))
+train_pipeline = [
+    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
+    dict(type='PointPixelPairing'),
+    dict(type='RandomPairCrop', scale=(0.3, 1.0), ratio=(1.5, 2.0), prob=1.0),
+    dict(type='LoadTeacherCache', cache_dir={{_base_.teacher_cache_dir}},
+         dictionary={{_base_.dictionary}}, with_text_bank=True),
+    dict(type='PseudoLabelsAndSuperpoints', dictionary={{_base_.dictionary}},
+         ignore_index={{_base_.ignore_index}}, grouping='superpixel'),
+    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
+         flip_ratio_bev_vertical=0.5),
+    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
+         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0]),
+    dict(type='PackAFOVInputs', keys=['points', 'pts_superpoint', 'superpoint_feat',
+                                      'superpoint_prompt', 'text_bank']),
+]
+train_dataloader = dict(batch_size=1, dataset=dict(pipeline=train_pipeline))
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+max_epochs = 40
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=1e-4))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
+                        eta_min=0, begin=0, end=max_epochs)]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True))
