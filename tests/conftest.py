@@ -43,3 +43,19 @@ def tiny_nuscenes(tmp_path_factory) -> str:
     write_nuscenes(root, num_scenes=2, frames=2, seed=3, image_scale=0.25)
     create_nuscenes_infos(root, root, version='v1.0-mini')
     return root
+
+
+STAGE2 = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'
+SMALL = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+         'default_hooks.logger.interval=1', 'log_processor.window_size=1']
+
+
+@pytest.fixture(scope='session')
+def cached_nuscenes(tiny_nuscenes):
+    """``tiny_nuscenes`` with the simulated SAN teacher cached (tools/cache_teacher.py)."""
+    proc = run_tool(['tools/cache_teacher.py', STAGE2, '--data-root', tiny_nuscenes,
+                     '--batch-size', '2'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return tiny_nuscenes

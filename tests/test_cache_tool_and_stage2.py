@@ -13,21 +13,7 @@ import pytest
 
 from afov_plugin.datasets.class_dictionary import load_class_dictionary
 from afov_plugin.teachers import TeacherCache
-from conftest import ROOT, run_tool
-
-STAGE2 = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'
-SMALL = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-         'default_hooks.logger.interval=1', 'log_processor.window_size=1']
-
-
-@pytest.fixture(scope='module')
-def cached_nuscenes(tiny_nuscenes):
-    proc = run_tool(['tools/cache_teacher.py', STAGE2, '--data-root', tiny_nuscenes,
-                     '--batch-size', '2'])
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return tiny_nuscenes
+from conftest import ROOT, SMALL, STAGE2, run_tool
 
 
 def test_cache_run_killed_midway_then_resumed_verifies(tiny_nuscenes, tmp_path):

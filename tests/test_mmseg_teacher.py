@@ -50,7 +50,7 @@ def test_labels_match_mmseg_own_inference(teacher):
     assert out.region_map.shape == (90, 160) and out.region_map.min() >= 1
     label = out.region_prompt[out.region_map.astype(int) - 1]
     h, w = 96, int(round(160 * 96 / 90))
-    inputs = teacher._normalise(img, h, w)
+    inputs = teacher._normalise([img], h, w)
     sample = SegDataSample(metainfo=dict(img_shape=inputs.shape[-2:], ori_shape=(h, w),
                                          pad_shape=inputs.shape[-2:]))
     with torch.no_grad():
@@ -81,3 +81,27 @@ def test_checkpoint_round_trip_and_cache(teacher, tmp_path, repo_root):
     np.testing.assert_array_equal(back.region_map, b.region_map)
     assert cache.manifest['teacher']['checkpoint_sha256'] == again.checkpoint_sha256
     assert cache.manifest['feature_dim'] == 32
+
+
+def test_batched_forward_equals_one_image_at_a_time(teacher):
+    """Six same-size images (a nuScenes frame) in one forward, plus one of another size:
+    the same outputs, in input order, as one image per forward."""
+    imgs = [_image(s) for s in range(6)]
+    other = np.ascontiguousarray(_image(9)[:, :120])
+    images = imgs[:3] + [other] + imgs[3:]
+    metas = [dict(img_path=str(i), key=str(i)) for i in range(len(images))]
+    assert teacher.batch_size == 6
+    batched = teacher.predict(images, metas)
+    teacher.batch_size = 1
+    try:
+        single = [teacher.predict([im], [m])[0] for im, m in zip(images, metas)]
+    finally:
+        teacher.batch_size = 6
+    assert batched[3].region_map.shape == (90, 120)
+    for a, b in zip(batched, single):
+        assert a.region_map.shape == b.region_map.shape
+        la = a.region_prompt[a.region_map.astype(int) - 1]
+        lb = b.region_prompt[b.region_map.astype(int) - 1]
+        assert (la == lb).mean() > 0.999               # float ties aside, identical labels
+        if np.array_equal(la, lb):
+            np.testing.assert_allclose(a.region_feat, b.region_feat, atol=1e-4)

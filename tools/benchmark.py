@@ -9,6 +9,7 @@ Writes work_dirs/benchmark/<name>.json and prints a summary. Suites:
             map_pointcloud_to_image on the same frame (identical pixels checked)
   synthetic generation time of one nuScenes-like frame (full 1600x900 images)
   stage2    stage-2 training iteration vs plain mmdet3d MinkUNet (same data, GT labels)
+  tmp       TMP training iteration vs stage-2 training iteration (same data, same trunk)
   afi       AFI on a nuScenes-sized scan vs a forward of the stage-2 MinkUNet on the same scan;
             4x the points; repair of 20 % label noise on a ground-and-wall scene; peak memory
 """
@@ -107,8 +108,8 @@ def bench_cache(root):
         json.dump({str(i + 1): dict(prompt=int(p), area=int((out.region_map == i + 1).sum()))
                    for i, p in enumerate(out.region_prompt)},
                   open(osp.join(ref_dir, k + '.json'), 'w'))
-        ref_bytes += sum(os.path.getsize(osp.join(ref_dir, k + e)) for e in ('.png', '.pt',
-                                                                           '.json'))
+        ref_bytes += sum(os.path.getsize(osp.join(ref_dir, k + e))
+                         for e in ('.png', '.pt', '.json'))
 
     def read_ours():
         return [cache.read(k) for k in keys]
@@ -189,15 +190,37 @@ def bench_synthetic(_root):
                            target_nuscenes_frame_s=2.0))
 
 
+def train_iter_time(model_cfg, ds_cfg, iters=6):
+    """Median time of a training iteration (batch 2: preprocess, loss, backward, step) and of
+    loading one sample."""
+    import copy
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from mmdet3d.registry import DATASETS, MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(model_cfg))
+    ds = DATASETS.build(ds_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    batches = [pseudo_collate([ds[2 * i], ds[2 * i + 1]]) for i in range(iters)]
+    times = []
+    for b in batches:
+        t = time.perf_counter()
+        data = model.data_preprocessor(b, training=True)
+        loss = sum(model.loss(**data).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times[1:])), timeit(lambda: ds[0], 3)
+
+
 def bench_stage2(root):
     """Iteration time of AFOV stage 2 vs plain mmdet3d MinkUNet (mmdet3d's own
     Det3DDataPreprocessor cannot run on CPU, so the plain run uses ours with GT labels and
     mmdet3d's MinkUNetHead + CrossEntropyLoss: the comparison isolates AFOV's pipeline)."""
     import copy
-    import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmdet3d.registry import DATASETS, MODELS
     from afov_plugin.engine import set_data_root
     init_default_scope('mmdet3d')
     cfg = Config.fromfile('configs/afov/stage2/minkunet18-w16_stage2_simulated-san_'
@@ -205,36 +228,37 @@ def bench_stage2(root):
     sup = Config.fromfile('configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py')
     set_data_root(cfg, root)
     set_data_root(sup, root)
-    from mmengine.dataset import pseudo_collate
-
-    def run(model_cfg, ds_cfg, iters=6):
-        torch.manual_seed(0)
-        model = MODELS.build(copy.deepcopy(model_cfg))
-        ds = DATASETS.build(ds_cfg)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        batches = [pseudo_collate([ds[2 * i], ds[2 * i + 1]]) for i in range(iters)]
-        times = []
-        for b in batches:
-            t = time.perf_counter()
-            data = model.data_preprocessor(b, training=True)
-            loss = sum(model.loss(**data).values())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            times.append(time.perf_counter() - t)
-        data_t = timeit(lambda: ds[0], 3)
-        return float(np.median(times[1:])), data_t
     plain_model = copy.deepcopy(sup.model)
     plain_model.decode_head = dict(type='MinkUNetHead', channels=48, num_classes=16,
                                    ignore_index=16, dropout_ratio=0,
                                    loss_decode=dict(type='mmdet.CrossEntropyLoss',
                                                     avg_non_ignore=True))
-    t_plain, d_plain = run(plain_model, sup.train_dataloader.dataset)
-    t_afov, d_afov = run(cfg.model, cfg.train_dataloader.dataset)
+    t_plain, d_plain = train_iter_time(plain_model, sup.train_dataloader.dataset)
+    t_afov, d_afov = train_iter_time(cfg.model, cfg.train_dataloader.dataset)
     save('stage2', dict(plain_iter_s=round(t_plain, 3), afov_iter_s=round(t_afov, 3),
                         iter_ratio=round(t_afov / t_plain, 3), plain_sample_load_s=round(
                             d_plain, 4), afov_sample_load_s=round(d_afov, 4),
                         target_iter_ratio=1.10))
+
+
+def bench_tmp(root):
+    """TMP iteration (tri-modal head and losses, superpoints, text bank) vs a stage-2
+    iteration of the same trunk on the same scans."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from afov_plugin.engine import set_data_root
+    init_default_scope('mmdet3d')
+    s2 = Config.fromfile('configs/afov/stage2/minkunet18-w16_stage2_simulated-san_'
+                         'synthetic-nuscenes.py')
+    tmp = Config.fromfile('configs/afov/tmp/minkunet18-w16_tmp_simulated-san_'
+                          'synthetic-nuscenes.py')
+    set_data_root(s2, root)
+    set_data_root(tmp, root)
+    t_s2, d_s2 = train_iter_time(s2.model, s2.train_dataloader.dataset)
+    t_tmp, d_tmp = train_iter_time(tmp.model, tmp.train_dataloader.dataset)
+    save('tmp', dict(stage2_iter_s=round(t_s2, 3), tmp_iter_s=round(t_tmp, 3),
+                     iter_ratio=round(t_tmp / t_s2, 3), stage2_sample_load_s=round(d_s2, 4),
+                     tmp_sample_load_s=round(d_tmp, 4), target_iter_ratio=1.3))
 
 
 def bench_afi(root):
@@ -295,7 +319,7 @@ def bench_afi(root):
 
 
 SUITES = dict(cache=bench_cache, pairing=bench_pairing, synthetic=bench_synthetic,
-              stage2=bench_stage2, afi=bench_afi)
+              stage2=bench_stage2, tmp=bench_tmp, afi=bench_afi)
 
 
 def main():

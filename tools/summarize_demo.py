@@ -38,7 +38,9 @@ def main() -> None:
     supervised = test_metrics(osp.join(args.work_dir, 'supervised', 'test'))
     afi = test_metrics(osp.join(args.work_dir, 'student_afi', 'test'))
     tmp = {name: test_metrics(osp.join(args.work_dir, name, 'test')) for name in (
-        'tmp_student', 'finetune_1pct_random', 'finetune_1pct_tmp', 'linear_probe_tmp')}
+        'tmp_student', 'finetune_1pct_random', 'finetune_1pct_tmp', 'linear_probe_tmp')
+        if osp.isdir(osp.join(args.work_dir, name, 'test'))}  # absent with AFOV_DEMO_TMP=0
+    with_tmp = len(tmp) == 4
     summary = dict(
         teacher_projection_miou=pl['teacher_projection_miou'],
         pseudo_label_coverage=pl['coverage'],
@@ -49,28 +51,31 @@ def main() -> None:
         afi_miou=pct(afi['miou']),
         afi_miou_seen=pct(afi['miou_seen']),
         afi_miou_unseen=pct(afi['miou_unseen']),
-        tmp_student_miou=pct(tmp['tmp_student']['miou']),
-        tmp_student_miou_seen=pct(tmp['tmp_student']['miou_seen']),
-        tmp_student_miou_unseen=pct(tmp['tmp_student']['miou_unseen']),
-        finetune_1pct_miou_random_init=pct(tmp['finetune_1pct_random']['miou']),
-        finetune_1pct_miou_tmp_init=pct(tmp['finetune_1pct_tmp']['miou']),
-        linear_probe_miou_tmp_init=pct(tmp['linear_probe_tmp']['miou']),
         supervised_miou=pct(supervised['miou']),
         supervised_miou_seen=pct(supervised['miou_seen']),
         supervised_miou_unseen=pct(supervised['miou_unseen']),
         data_root=args.data_root, cache_dir=args.cache_dir,
         student_checkpoint=osp.join(args.work_dir, 'student', f'iter_{args.iters}.pth'),
-        tmp_checkpoint=osp.join(args.work_dir, 'tmp', f'iter_{args.tmp_iters}.pth'),
         supervised_checkpoint=osp.join(args.work_dir, 'supervised', f'iter_{args.iters}.pth'),
         config=args.config, seconds=round(time.time() - args.start, 1))
     summary['student_over_teacher_projection'] = round(
         summary['student_miou'] - summary['teacher_projection_miou'], 2)
     summary['student_over_supervised'] = round(
         summary['student_miou'] / max(summary['supervised_miou'], 1e-9), 3)
-    summary['tmp_student_over_student'] = round(
-        summary['tmp_student_miou'] - summary['student_miou'], 2)
-    summary['finetune_1pct_tmp_over_random'] = round(
-        summary['finetune_1pct_miou_tmp_init'] - summary['finetune_1pct_miou_random_init'], 2)
+    if with_tmp:
+        summary.update(
+            tmp_student_miou=pct(tmp['tmp_student']['miou']),
+            tmp_student_miou_seen=pct(tmp['tmp_student']['miou_seen']),
+            tmp_student_miou_unseen=pct(tmp['tmp_student']['miou_unseen']),
+            finetune_1pct_miou_random_init=pct(tmp['finetune_1pct_random']['miou']),
+            finetune_1pct_miou_tmp_init=pct(tmp['finetune_1pct_tmp']['miou']),
+            linear_probe_miou_tmp_init=pct(tmp['linear_probe_tmp']['miou']),
+            tmp_checkpoint=osp.join(args.work_dir, 'tmp', f'iter_{args.tmp_iters}.pth'))
+        summary['tmp_student_over_student'] = round(
+            summary['tmp_student_miou'] - summary['student_miou'], 2)
+        summary['finetune_1pct_tmp_over_random'] = round(
+            summary['finetune_1pct_miou_tmp_init'] - summary['finetune_1pct_miou_random_init'],
+            2)
     summary['afi_over_student'] = round(summary['afi_miou'] - summary['student_miou'], 2)
     atomic_write_text(osp.join(args.work_dir, 'summary.json'), json.dumps(summary, indent=1))
     rows = [('teacher projection (unlabelled = wrong)', summary['teacher_projection_miou'], '',
@@ -79,14 +84,15 @@ def main() -> None:
              summary['student_miou_seen'], summary['student_miou_unseen']),
             ('student + AFI post-processing', summary['afi_miou'], summary['afi_miou_seen'],
              summary['afi_miou_unseen']),
+            ('fully supervised (same config, GT labels)', summary['supervised_miou'],
+             summary['supervised_miou_seen'], summary['supervised_miou_unseen'])]
+    if with_tmp:
+        rows[3:3] = [
             ('TMP -> stage 2 student', summary['tmp_student_miou'],
              summary['tmp_student_miou_seen'], summary['tmp_student_miou_unseen']),
             ('1 % labels, random init', summary['finetune_1pct_miou_random_init'], '', ''),
             ('1 % labels, TMP init', summary['finetune_1pct_miou_tmp_init'], '', ''),
-            ('linear probe of TMP (all labels)', summary['linear_probe_miou_tmp_init'], '',
-             ''),
-            ('fully supervised (same config, GT labels)', summary['supervised_miou'],
-             summary['supervised_miou_seen'], summary['supervised_miou_unseen'])]
+            ('linear probe of TMP (all labels)', summary['linear_probe_miou_tmp_init'], '', '')]
     print(f"\n{'method':<44}{'mIoU':>8}{'seen':>8}{'unseen':>8}")
     for name, a, b, c in rows:
         print(f'{name:<44}{a:>8}{b:>8}{c:>8}')

@@ -7,9 +7,15 @@ from mmengine.config import Config
 
 
 def adapt_runtime_cfg(cfg: Config) -> Config:
-    """Use the gloo backend for distributed runs when no GPU is present (nccl needs CUDA)."""
+    """Distributed runs without a GPU: the gloo backend (nccl needs CUDA) and DDP over CPU
+    modules (``device_ids=None``; mmengine would pass the local rank as a CUDA device)."""
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
     return cfg
 
 

@@ -318,4 +318,3 @@ class AFIPostProcessor:
         is_obj = cls[pseudo.clamp(0, self.num_classes)] & (pseudo >= 0)
         draw = torch.rand(labels.shape[0], generator=gen).to(labels.device) < p
         return torch.where(is_obj & draw, pseudo, labels)
-

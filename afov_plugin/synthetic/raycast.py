@@ -65,12 +65,12 @@ def cast_rays(scene: Scene, origin: np.ndarray, dirs: np.ndarray, max_range: flo
         cos_incidence (R,).
     """
     num = dirs.shape[0]
-    t_best = np.full(num, np.inf)
+    t_best = np.full(num, np.inf, dtype=dirs.dtype)
     kind = np.full(num, -1, dtype=np.int64)
     inst = np.zeros(num, dtype=np.int64)
-    cos_inc = np.ones(num)
+    cos_inc = np.ones(num, dtype=dirs.dtype)
     down = dirs[:, 2] < -1e-9
-    t_ground = np.full(num, np.inf)
+    t_ground = np.full(num, np.inf, dtype=dirs.dtype)
     t_ground[down] = -origin[2] / dirs[down, 2]
     hit = t_ground < max_range
     t_best[hit] = t_ground[hit]
@@ -88,7 +88,7 @@ def cast_rays(scene: Scene, origin: np.ndarray, dirs: np.ndarray, max_range: flo
         better = t < t_best[idx]
         if not better.any():
             continue
-        sel = np.arange(num)[idx][better]
+        sel = np.flatnonzero(better) if isinstance(idx, slice) else idx[better]
         t_best[sel] = t[better]
         kind[sel] = KIND_NAMES.index(box.kind)
         inst[sel] = box.instance

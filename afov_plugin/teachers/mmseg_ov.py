@@ -50,11 +50,17 @@ class MMSegOVTeacher(BaseOVTeacher):
         device: 'cuda', 'cpu' or None (CUDA when available).
         init_fn: optional callable(model) run after building (tests fill CLIP's text
             positional embedding / projection, which random init leaves non-finite).
+        batch_size: images of the same size run through the network together, this many at
+            a time (a nuScenes frame's six cameras: one forward).
     """
 
     def __init__(self, config: str, checkpoint: Optional[str] = None,
                  dictionary: str = 'nuscenes', short_side: int = 640,
-                 device: Optional[str] = None, init_fn=None, name: Optional[str] = None) -> None:
+                 device: Optional[str] = None, init_fn=None, name: Optional[str] = None,
+                 batch_size: int = 6) -> None:
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.batch_size = batch_size
         from mmengine.registry import DefaultScope
         from mmseg.registry import MODELS as SEG_MODELS
         from mmseg.utils import register_all_modules
@@ -107,12 +113,14 @@ class MMSegOVTeacher(BaseOVTeacher):
             self._text = F.normalize(emb, dim=-1).cpu().numpy().astype(np.float32)
         return self._text
 
-    def _normalise(self, image: np.ndarray, h: int, w: int) -> torch.Tensor:
-        """RGB uint8 (H0, W0, 3) → (1, 3, h', w') normalised, resized to (h, w) and padded to
-        the preprocessor's test ``size_divisor`` (what SegDataPreProcessor does at test)."""
+    def _normalise(self, images: Sequence[np.ndarray], h: int, w: int) -> torch.Tensor:
+        """B RGB uint8 (H0, W0, 3) images of one size → (B, 3, h', w') normalised, resized to
+        (h, w) and padded to the preprocessor's test ``size_divisor`` (what
+        SegDataPreProcessor does at test)."""
         pre = self.model.data_preprocessor
-        x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1)
-        x = F.interpolate(x[None].float(), size=(h, w), mode='bilinear', align_corners=False)
+        x = torch.from_numpy(np.ascontiguousarray(np.stack(images))).to(self.device)
+        x = F.interpolate(x.permute(0, 3, 1, 2).float(), size=(h, w), mode='bilinear',
+                          align_corners=False)
         x = (x - pre.mean.view(1, 3, 1, 1)) / pre.std.view(1, 3, 1, 1)
         div = (pre.test_cfg or {}).get('size_divisor', pre.size_divisor) or 1
         pad_h, pad_w = (-h) % div, (-w) % div
@@ -120,34 +128,48 @@ class MMSegOVTeacher(BaseOVTeacher):
 
     @torch.no_grad()
     def predict(self, images: Sequence[np.ndarray], metas: Sequence[dict]) -> List[TeacherOutput]:
-        outputs = []
+        """Images of the same size are batched (``batch_size`` at a time); outputs keep the
+        input order."""
+        outputs: List[Optional[TeacherOutput]] = [None] * len(images)
+        groups = {}
+        for i, image in enumerate(images):
+            groups.setdefault(image.shape[:2], []).append(i)
+        for idx in groups.values():
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start:start + self.batch_size]
+                for i, out in zip(chunk, self._predict_same_size([images[i] for i in chunk])):
+                    outputs[i] = out
+        return outputs
+
+    def _predict_same_size(self, images: Sequence[np.ndarray]) -> List[TeacherOutput]:
+        """One forward of B images of one size (H0, W0) → B outputs."""
         model = self.model
         head = model.decode_head
         class_embeds = self._class_embeds()
         num_prompts = len(self.dictionary.prompts)
-        for image in images:  # images differ in size across datasets: one at a time
-            h0, w0 = image.shape[:2]
-            scale = self.short_side / min(h0, w0)
-            h, w = int(round(h0 * scale)), int(round(w0 * scale))
-            inputs = self._normalise(image, h, w)
-            clip_in = F.interpolate(inputs, scale_factor=model.encoder_resolution,
-                                    mode='bilinear') if model.asymetric_input else inputs
-            feats = model.image_encoder(clip_in)
-            mask_props, attn_biases = head.side_adapter_network(inputs, feats, [])
-            mask_embeds = head.rec_with_attnbias(attn_biases[-1], feats[-1])  # (1, Q, D)
-            cls = torch.einsum('bqc,nc->bqn', mask_embeds, class_embeds).softmax(-1)
-            cls = cls[..., :num_prompts]  # drop the background column
-            masks = F.interpolate(mask_props[-1], size=inputs.shape[-2:], mode='bilinear',
-                                  align_corners=False)[..., :h, :w].sigmoid()  # (1, Q, h, w)
-            seg = torch.einsum('bqn,bqhw->bnhw', cls, masks)[0]
-            label = seg.argmax(0)  # (h, w) prompt per pixel
-            region_small, prompts = regions_from_labels(label.cpu().numpy())
+        h0, w0 = images[0].shape[:2]
+        scale = self.short_side / min(h0, w0)
+        h, w = int(round(h0 * scale)), int(round(w0 * scale))
+        inputs = self._normalise(images, h, w)                               # (B, 3, h', w')
+        clip_in = F.interpolate(inputs, scale_factor=model.encoder_resolution,
+                                mode='bilinear') if model.asymetric_input else inputs
+        feats = model.image_encoder(clip_in)
+        mask_props, attn_biases = head.side_adapter_network(inputs, feats, [])
+        mask_embeds = head.rec_with_attnbias(attn_biases[-1], feats[-1])      # (B, Q, D)
+        cls = torch.einsum('bqc,nc->bqn', mask_embeds, class_embeds).softmax(-1)
+        cls = cls[..., :num_prompts]  # drop the background column
+        masks = F.interpolate(mask_props[-1], size=inputs.shape[-2:], mode='bilinear',
+                              align_corners=False)[..., :h, :w].sigmoid()    # (B, Q, h, w)
+        labels = torch.einsum('bqn,bqhw->bnhw', cls, masks).argmax(1)       # (B, h, w)
+        outputs = []
+        for b in range(len(images)):
+            region_small, prompts = regions_from_labels(labels[b].cpu().numpy())
             k = len(prompts)
             # region features: Σ_q (Σ_{pixels in r} m_q) · emb_q, normalised
             region_idx = torch.from_numpy(region_small.astype(np.int64)).to(self.device)
             weights = torch.zeros(k + 1, masks.shape[1], device=self.device)
-            weights.index_add_(0, region_idx.view(-1), masks[0].flatten(1).T)
-            emb = F.normalize(mask_embeds[0].float(), dim=-1)
+            weights.index_add_(0, region_idx.view(-1), masks[b].flatten(1).T)
+            emb = F.normalize(mask_embeds[b].float(), dim=-1)
             feat = F.normalize(weights[1:] @ emb, dim=-1)
             region_map = torch.from_numpy(region_small[None, None].astype(np.float32))
             region_map = F.interpolate(region_map, size=(h0, w0), mode='nearest')[0, 0]

@@ -12,17 +12,6 @@ _base_ = [
 model = dict(data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.1, 0.1, 0.1])),
              backbone=dict(encoder_blocks=[2, 3, 4, 6]),
              decode_head=dict(num_classes=16, ignore_index=16))
-train_pipeline = [
-    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
-    dict(type='AFOVLoadAnnotations3D', with_bbox_3d=False, with_label_3d=False,
-         with_seg_3d=True, seg_3d_dtype='np.uint8'),
-    dict(type='PointSegClassMapping'),
-    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
-         flip_ratio_bev_vertical=0.5),
-    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
-         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0]),
-    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask']),
-]
 train_dataloader = dict(dataset=dict(ann_file='nuscenes_infos_train_1pct_scan.pkl',
-                                     pipeline=train_pipeline))
+                                     pipeline={{_base_.gt_train_pipeline}}))
 load_from = 'work_dirs/minkunet34-w32_tmp_san-vit-b16_nuscenes/epoch_40.pth'

@@ -44,7 +44,13 @@ class AFOVLoadPointsFromFile(LoadPointsFromFile):
                 not os.path.isfile(pts_filename):
             raise FileNotFoundError(f'point file {pts_filename} not found: check data_root / '
                                     'data_prefix.pts, or regenerate the info pkl')
-        points = super()._load_points(pts_filename)
+        try:
+            points = super()._load_points(pts_filename)
+        except ValueError as err:  # numpy: byte count not a multiple of float32's 4 bytes
+            raise ValueError(
+                f'truncated or mis-sized point file {pts_filename} ({err}): its size is not a '
+                f'multiple of load_dim × 4 = {self.load_dim * 4} bytes; re-download or '
+                'regenerate the file') from None
         if points.size == 0:
             raise ValueError(f'empty scan: {pts_filename} holds 0 points; remove it from the '
                              'info pkl or regenerate the file')

@@ -81,8 +81,8 @@ class LoadTeacherCache(BaseTransform):
         dim = self.cache(root).manifest['feature_dim']
         results['pts_region'] = pts_region
         results['region_prompt'] = np.concatenate(prompts) if prompts else np.zeros(0, np.int64)
-        results['region_feat'] = np.concatenate(feats) if feats else np.zeros((0, dim),
-                                                                               np.float32)
+        results['region_feat'] = np.concatenate(feats) if feats else np.zeros(
+            (0, dim), np.float32)
         results['region_camera'] = np.concatenate(region_cam) if region_cam else \
             np.zeros(0, np.int64)
         if self.with_text_bank:
