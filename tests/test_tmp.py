@@ -273,3 +273,39 @@ def test_freeze_modules_hook_keeps_the_trunk():
     assert not torch.equal(model.head.weight, torch.zeros_like(model.head.weight))
     with pytest.raises(AttributeError, match='neck'):
         FreezeModulesHook(modules=['neck']).before_train(runner)
+
+
+def test_fast_superpoint_pooling_equals_per_point_pooling():
+    """The head pools in the backbone's channels (Gram-matrix norms, one row per (voxel,
+    superpoint) pair); the result must equal pooling normalised per-point projections."""
+    from afov_plugin.models.decode_heads import TriModalContrastiveHead
+    torch.manual_seed(0)
+    head = TriModalContrastiveHead(channels=5, feature_dim=7)
+    x = torch.randn(30, 5, requires_grad=True)             # 30 voxels, two samples
+    samples = []
+    for i, (v0, v1, n) in enumerate([(0, 18, 60), (18, 30, 40)]):
+        s = Det3DDataSample()
+        s.batch_idx = torch.full((v1 - v0, ), i)
+        s.point2voxel_map = torch.randint(0, v1 - v0, (n, ))
+        s.point2voxel_map[:3] = -1                          # dropped voxels
+        sp = torch.randint(-1, 4, (n, ))
+        s.gt_pts_seg = PointData(pts_superpoint=sp)
+        s.superpoint_feat = torch.randn(5, 7)               # superpoint 4 has no point
+        samples.append(s)
+    s_batch = torch.cat([s.batch_idx for s in samples])
+    fast, present = head._pooled_superpoints(x, samples)
+    slow, slow_present = [], []
+    for f, s in zip(head.point_features(x, samples), samples):
+        keep = s.point2voxel_map >= 0
+        sp = s.gt_pts_seg.pts_superpoint
+        sp = torch.where(keep, sp, torch.full_like(sp, -1))
+        k, p = superpoint_pool(f, sp, 5)
+        slow.append(k)
+        slow_present.append(p)
+    assert torch.equal(present, torch.cat(slow_present)) and s_batch.numel() == 30
+    assert torch.allclose(fast, torch.cat(slow), atol=1e-5)
+    fast.sum().backward()
+    g_fast = x.grad.clone()
+    x.grad = None
+    torch.cat(slow).sum().backward()
+    assert torch.allclose(g_fast, x.grad, atol=1e-4)

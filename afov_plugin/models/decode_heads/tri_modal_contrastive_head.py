@@ -1,5 +1,5 @@
 """Tri-modal contrastive head of TMP (SPEC §3): 3D points ↔ teacher regions ↔ text."""
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +11,7 @@ from mmdet3d.structures.det3d_data_sample import SampleList
 
 from ...datasets.class_dictionary import load_class_dictionary
 from ..losses.tri_modal_loss import (semi_positive_targets, superpixel_superpoint_infonce,
-                                     superpoint_pool, text_superpoint_loss)
+                                     text_superpoint_loss)
 
 
 @MODELS.register_module()
@@ -86,20 +86,46 @@ class TriModalContrastiveHead(BaseModule):
         raise KeyError('TMP needs the text bank: add LoadTeacherCache(with_text_bank=True) and '
                        "'text_bank' to PackAFOVInputs keys")
 
-    def loss(self, x: Tensor, data_samples: SampleList, train_cfg=None) -> Dict[str, Tensor]:
-        # only points of a superpoint are projected (the loss sees no other point)
+    def _pooled_superpoints(self, x: Tensor, data_samples: SampleList) -> Tuple[Tensor, Tensor]:
+        """(S, D) superpoint features of the batch (superpoints of all samples, in order) and
+        (S,) which superpoints have points.
+
+        Exactly the mean over a superpoint's points of normalise(W·x + b) (what
+        :func:`superpoint_pool` gives on :meth:`point_features`), computed in the backbone's
+        C channels instead of D: points of one voxel share its feature, so each (voxel,
+        superpoint) pair counts once with its point count; ‖W·x + b‖ comes from the C×C Gram
+        matrix WᵀW; the weighted sums are projected afterwards (S rows, not one per point).
+        """
         batch_idx = torch.cat([s.batch_idx for s in data_samples])
-        ks, qs, prompts = [], [], []
+        voxel_ids, sp_ids, offset = [], [], 0
         for i, s in enumerate(data_samples):
             m = s.point2voxel_map
             sp = s.gt_pts_seg.pts_superpoint.to(m.device)
             keep = (sp >= 0) & (m >= 0)
-            f = self.forward(x[batch_idx == i][m[keep]])
-            k, present = superpoint_pool(f, sp[keep], s.superpoint_feat.shape[0])
-            ks.append(k[present])
-            qs.append(s.superpoint_feat.to(f)[present])
-            prompts.append(s.superpoint_prompt.to(f.device).long()[present])
-        k, q, prompt = torch.cat(ks), torch.cat(qs), torch.cat(prompts)
+            first = torch.nonzero(batch_idx == i).squeeze(1)      # the sample's voxels
+            voxel_ids.append(first[m[keep]])
+            sp_ids.append(sp[keep] + offset)
+            offset += s.superpoint_feat.shape[0]
+        total = max(offset, 1)
+        pair, count = torch.unique(torch.cat(voxel_ids) * total + torch.cat(sp_ids),
+                                   return_counts=True)
+        pv, ps = pair // total, pair % total
+        xs = x.index_select(0, pv)                                      # (pairs, C)
+        w, b = self.projection.weight, self.projection.bias             # (D, C), (D,)
+        sq = ((xs @ (w.T @ w)) * xs).sum(1) + 2 * xs @ (w.T @ b) + b @ b
+        weight = count.to(xs.dtype) / sq.clamp_min(1e-24).sqrt()         # count / ‖Wx + b‖
+        agg = xs.new_zeros(total, xs.shape[1]).index_add(0, ps, xs * weight[:, None])
+        agg_w = xs.new_zeros(total).index_add(0, ps, weight)
+        n = xs.new_zeros(total).index_add(0, ps, count.to(xs.dtype))
+        k = (agg @ w.T + agg_w[:, None] * b) / n.clamp_min(1)[:, None]
+        return k[:offset], (n > 0)[:offset]
+
+    def loss(self, x: Tensor, data_samples: SampleList, train_cfg=None) -> Dict[str, Tensor]:
+        k, present = self._pooled_superpoints(x, data_samples)
+        k = k[present]
+        q = torch.cat([s.superpoint_feat for s in data_samples]).to(k)[present]
+        prompt = torch.cat([s.superpoint_prompt for s in data_samples]).to(k.device).long()[
+            present]
         zero = x.sum() * 0  # keeps the graph when a batch has no superpoint
         losses = dict(loss_sp=self.loss_weights[0] * superpixel_superpoint_infonce(
             k, q, self.tau) if len(k) else zero)
