@@ -184,15 +184,18 @@ def bench_synthetic(_root):
         t = time.perf_counter()
         write_semantickitti(d, num_scenes=1, frames=2, seed=1)
         kitti = (time.perf_counter() - t) / 2
-    save('synthetic', dict(nuscenes_frame_full_res_s=round(nus, 2),
+    with tempfile.TemporaryDirectory() as d:
+        peak = peak_rss_mb(lambda: write_nuscenes(d, num_scenes=1, frames=1, seed=2,
+                                                  image_scale=1.0))
+    save('synthetic', dict(nuscenes_frame_full_res_s=round(nus, 2), peak_mem_mb_full_res=peak,
                            nuscenes_frame_half_res_s=round(nus_half, 2),
                            semantickitti_scan_with_image_s=round(kitti, 2),
                            target_nuscenes_frame_s=2.0))
 
 
 def train_iter_time(model_cfg, ds_cfg, iters=6):
-    """Median time of a training iteration (batch 2: preprocess, loss, backward, step) and of
-    loading one sample."""
+    """Median time of a training iteration (batch 2: preprocess, loss, backward, step), of
+    loading one sample, and the peak memory of one more iteration."""
     import copy
     import torch
     from mmengine.dataset import pseudo_collate
@@ -202,16 +205,19 @@ def train_iter_time(model_cfg, ds_cfg, iters=6):
     ds = DATASETS.build(ds_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batches = [pseudo_collate([ds[2 * i], ds[2 * i + 1]]) for i in range(iters)]
-    times = []
-    for b in batches:
-        t = time.perf_counter()
+    def step(b):
         data = model.data_preprocessor(b, training=True)
         loss = sum(model.loss(**data).values())
         opt.zero_grad()
         loss.backward()
         opt.step()
+    times = []
+    for b in batches:
+        t = time.perf_counter()
+        step(b)
         times.append(time.perf_counter() - t)
-    return float(np.median(times[1:])), timeit(lambda: ds[0], 3)
+    return (float(np.median(times[1:])), timeit(lambda: ds[0], 3),
+            peak_rss_mb(lambda: step(batches[0])))
 
 
 def bench_stage2(root):
@@ -233,11 +239,12 @@ def bench_stage2(root):
                                    ignore_index=16, dropout_ratio=0,
                                    loss_decode=dict(type='mmdet.CrossEntropyLoss',
                                                     avg_non_ignore=True))
-    t_plain, d_plain = train_iter_time(plain_model, sup.train_dataloader.dataset)
-    t_afov, d_afov = train_iter_time(cfg.model, cfg.train_dataloader.dataset)
+    t_plain, d_plain, m_plain = train_iter_time(plain_model, sup.train_dataloader.dataset)
+    t_afov, d_afov, m_afov = train_iter_time(cfg.model, cfg.train_dataloader.dataset)
     save('stage2', dict(plain_iter_s=round(t_plain, 3), afov_iter_s=round(t_afov, 3),
                         iter_ratio=round(t_afov / t_plain, 3), plain_sample_load_s=round(
                             d_plain, 4), afov_sample_load_s=round(d_afov, 4),
+                        peak_mem_mb_plain=m_plain, peak_mem_mb_afov=m_afov,
                         target_iter_ratio=1.10))
 
 
@@ -254,11 +261,12 @@ def bench_tmp(root):
                           'synthetic-nuscenes.py')
     set_data_root(s2, root)
     set_data_root(tmp, root)
-    t_s2, d_s2 = train_iter_time(s2.model, s2.train_dataloader.dataset)
-    t_tmp, d_tmp = train_iter_time(tmp.model, tmp.train_dataloader.dataset)
+    t_s2, d_s2, m_s2 = train_iter_time(s2.model, s2.train_dataloader.dataset)
+    t_tmp, d_tmp, m_tmp = train_iter_time(tmp.model, tmp.train_dataloader.dataset)
     save('tmp', dict(stage2_iter_s=round(t_s2, 3), tmp_iter_s=round(t_tmp, 3),
                      iter_ratio=round(t_tmp / t_s2, 3), stage2_sample_load_s=round(d_s2, 4),
-                     tmp_sample_load_s=round(d_tmp, 4), target_iter_ratio=1.3))
+                     tmp_sample_load_s=round(d_tmp, 4), peak_mem_mb_stage2=m_s2,
+                     peak_mem_mb_tmp=m_tmp, target_iter_ratio=1.3))
 
 
 def bench_afi(root):
