@@ -309,3 +309,32 @@ def test_fast_superpoint_pooling_equals_per_point_pooling():
     x.grad = None
     torch.cat(slow).sum().backward()
     assert torch.allclose(g_fast, x.grad, atol=1e-4)
+
+
+def test_tmp_checkpoint_finetunes_mmdet3d_minkunet18_config(tiny_semantickitti, tmp_path,
+                                                            repo_root):
+    """A TMP checkpoint of the demo's architecture fine-tunes mmdet3d's own MinkUNet18-w16
+    SemanticKITTI config through tools/train.py, with only the head left to learn."""
+    register_all_modules(init_default_scope=True)
+    tmp_model = MODELS.build(Config.fromfile(osp.join(repo_root, TMP)).model)
+    ckpt = str(tmp_path / 'tmp.pth')
+    torch.save(dict(state_dict=tmp_model.state_dict(), meta=dict()), ckpt)
+    proc = run_tool(['tools/create_splits.py', osp.join(tiny_semantickitti,
+                                                        'semantickitti_infos_train.pkl'),
+                     '--fractions', '1', '--by', 'scan'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    recipe = ('projects/afov_pretrained_minkunet/'
+              'minkunet18-w16_spconv_finetune-1pct-afov-tmp_semantickitti.py')
+    proc = run_tool(['tools/train.py', recipe, '--data-root', tiny_semantickitti, '--work-dir',
+                     str(tmp_path / 'ft'), '--cfg-options', f'load_from={ckpt}',
+                     'train_cfg.max_epochs=1', 'train_dataloader.batch_size=1',
+                     'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+                     'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+                     'default_hooks.logger.interval=1'])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    missing = re.search(r'missing keys in source state_dict: (.*)', out).group(1)
+    assert set(missing.split(', ')) == {'decode_head.conv_seg.weight',
+                                        'decode_head.conv_seg.bias'}
+    assert re.search(r'\(train\).*\[1/1\].*loss: [0-9.]+', out), out[-1500:]
+    assert re.search(r'miou: [0-9.]+', out)                # and it evaluates
