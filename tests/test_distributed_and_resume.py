@@ -80,6 +80,16 @@ def test_two_process_training_matches_one_process(cached_nuscenes, tmp_path):
     assert abs(loss1[0] - loss2[0]) / loss1[0] < 0.10, (loss1[0], loss2[0])
     # tolerance: per-rank BatchNorm statistics and per-rank loss averaging differ
     assert abs(m1['miou'] - m2['miou']) <= 0.05, (m1['miou'], m2['miou'])
+    # 2-process evaluation of the 1-process checkpoint = its 1-process evaluation
+    test = subprocess.run(['bash', 'tools/dist_test.sh', STAGE2,
+                           str(tmp_path / 'one' / f'iter_{iters}.pth'), '2', '--work-dir',
+                           str(tmp_path / 'test2'), '--data-root', cached_nuscenes,
+                           '--cfg-options'] + SMALL, cwd=ROOT,
+                          env=dict(ENV, PORT=str(free_port())), capture_output=True, text=True,
+                          timeout=900)
+    assert test.returncode == 0, (test.stdout + test.stderr)[-3000:]
+    m_test = json.load(open(glob.glob(str(tmp_path / 'test2' / '*' / '*.json'))[0]))
+    assert abs(m_test['miou'] - m1['miou']) <= 1e-3, (m_test['miou'], m1['miou'])
 
 
 def test_training_killed_mid_run_resumes_to_the_same_result(cached_nuscenes, tmp_path):

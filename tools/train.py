@@ -9,7 +9,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # no PYTHON
 
 import afov_plugin  # noqa: E402,F401  (compat fixes + registration)
 from afov_plugin import compat  # noqa: E402
-from afov_plugin.engine import load_tool_config  # noqa: E402
+from afov_plugin.engine import finish_distributed, load_tool_config  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -85,6 +85,7 @@ def main() -> None:
         compat.trust_checkpoint(cfg.load_from)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

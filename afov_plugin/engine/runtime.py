@@ -60,3 +60,12 @@ def load_tool_config(config: str, launcher: str = 'none', data_root: Optional[st
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = os.path.join('./work_dirs', os.path.splitext(os.path.basename(config))[0])
     return cfg
+
+
+def finish_distributed() -> None:
+    """Leave a distributed run cleanly: wait for every rank, then tear the group down (a rank
+    that exits while another still talks to it makes gloo abort the other)."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
