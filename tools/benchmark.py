@@ -48,8 +48,10 @@ def peak_mb(fn) -> float:
 
 
 def peak_rss_mb(fn) -> float:
-    """Peak resident memory above the starting level while ``fn`` runs (sampled every 2 ms;
-    tracemalloc does not see torch's allocations)."""
+    """Peak resident memory (MB) of the process while ``fn`` runs, sampled every 2 ms: what
+    the step needs on top of the interpreter, libraries and model (tracemalloc does not see
+    torch's allocations, and a warmed-up allocator reuses freed memory, so a figure "above the
+    start" would read 0)."""
     import threading
 
     def rss():
@@ -68,7 +70,7 @@ def peak_rss_mb(fn) -> float:
     finally:
         done.set()
         t.join()
-    return round(max(peak[0] - base, 0) / 1e6, 1)
+    return round(max(peak[0], base) / 1e6, 1)
 
 
 def save(name, result):
