@@ -45,7 +45,9 @@ def knn(ref: Tensor, query: Tensor, k: int, chunk: int = 4096, backend: str = 'a
     nearest first. CPU: a k-d tree; other devices or ``backend='torch'``: cdist + topk."""
     k = min(k, ref.shape[0])
     if ref.device.type == 'cpu' and cKDTree is not None and backend == 'auto':
-        _, idx = cKDTree(ref.numpy()).query(query.numpy(), k=k, workers=-1)
+        # threads pay off only for large query sets (their start-up costs ~ms)
+        workers = -1 if query.shape[0] > 50000 else 1
+        _, idx = cKDTree(ref.numpy()).query(query.numpy(), k=k, workers=workers)
         return torch.from_numpy(idx.reshape(query.shape[0], k)).long()
     out = []
     for q in query.split(chunk):
