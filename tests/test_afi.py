@@ -223,3 +223,13 @@ def test_offline_tool_over_saved_predictions(tmp_path, repo_root):
     assert bad.returncode != 0 and '2.npz' in bad.stderr
     with pytest.raises(ValueError, match='2.npz'):
         load_prediction(str(pred_dir / '2.npz'))
+
+
+def test_afi_refuses_labels_not_matching_points_and_bad_settings():
+    afi = AFIPostProcessor(num_classes=3)
+    with pytest.raises(ValueError, match='100 points but 99 labels'):
+        afi.refine(torch.zeros(100, 3), torch.zeros(99, dtype=torch.long))
+    with pytest.raises(ValueError, match='one λ per stage'):
+        AFIPostProcessor(num_classes=3, skip_weights=[0.1])
+    with pytest.raises(ValueError, match='backend'):
+        AFIPostProcessor(num_classes=3, backend='cuda')
