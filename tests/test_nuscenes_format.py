@@ -80,6 +80,43 @@ def test_pairing_transform_outputs(tiny_nuscenes):
     assert ((cam_last >= 0) == paired).all() and (cam_last[paired] >= cam[paired]).all()
 
 
+def test_pairing_centre_rule_matches_brute_force(tiny_nuscenes):
+    """The compiled single-pass kernel = a brute-force numpy evaluation of the documented rule
+    (valid: depth > 1, pixel inside; several cameras: closest to the image centre)."""
+    infos = pickle.load(open(osp.join(tiny_nuscenes, 'nuscenes_infos_train.pkl'), 'rb'))
+    info = infos['data_list'][1]
+    names = list(info['images'])
+    lidar2img = np.stack([np.asarray(info['images'][c]['lidar2img']) for c in names])
+    sizes = np.array([[info['images'][c]['height'], info['images'][c]['width']] for c in names])
+    rng = np.random.default_rng(0)
+    xyz = rng.uniform([-40, -40, -3], [40, 40, 5], (20000, 3)).astype(np.float32)
+    xyz[:50] = np.nan  # NaN points pair with nothing
+    cam, pix, pixf = TRANSFORMS.build(dict(type='PointPixelPairing')).pair(xyz, lidar2img, sizes)
+    uv, depth = project_points(xyz, lidar2img)
+    h, w = sizes[:, :1], sizes[:, 1:]
+    valid = (depth > 1) & (uv[..., 0] >= 0) & (uv[..., 0] < w) & (uv[..., 1] >= 0) & \
+        (uv[..., 1] < h)
+    centre = np.stack([w[:, 0], h[:, 0]], -1)[:, None] / 2
+    score = np.where(valid, (((uv - centre) / centre) ** 2).sum(-1), np.inf)
+    expect = np.where(valid.any(0), score.argmin(0), -1)
+    assert (valid.sum(0) > 1).sum() > 100  # overlaps between cameras are exercised
+    np.testing.assert_array_equal(cam, expect)
+    assert (cam[:50] == -1).all()
+    idx = np.flatnonzero(cam >= 0)
+    np.testing.assert_array_equal(pix[idx], np.floor(uv[cam[idx], idx]).astype(np.int32))
+
+
+def test_point_regions_numbers_regions_across_cameras():
+    from afov_plugin.datasets.transforms import point_regions
+    map0 = np.array([[1, 2], [0, 2]])  # camera 0: regions 1, 2 (0 = none)
+    map1 = np.array([[3, 1], [2, 0]])  # camera 2: three regions; camera 1 has none paired
+    cam = np.array([0, 0, 0, 2, 2, 2, -1])
+    pix = np.array([[0, 0], [1, 1], [0, 1], [0, 0], [1, 0], [1, 1], [-1, -1]])  # (u, v)
+    got = point_regions(cam, pix, [map0, None, map1], [2, 4, 3])
+    # camera 0's regions are 0, 1; camera 1's 2..5; camera 2's 6..8
+    np.testing.assert_array_equal(got, [0, 1, -1, 8, 6, -1, -1])
+
+
 def test_occlusion_test_removes_points_behind_a_box():
     from afov_plugin.datasets.transforms import PointPixelPairing
     # camera at the origin looking along +x (lidar frame = camera rig here), K simple

@@ -1,10 +1,10 @@
 from .formatting import PackAFOVInputs
 from .loading import AFOVLoadAnnotations3D, AFOVLoadPointsFromFile
 from .pair_crop import RandomPairCrop
-from .pairing import PointPixelPairing, occlusion_mask, project_points
+from .pairing import PointPixelPairing, project_points
 from .pseudo_labels import PseudoLabelsAndSuperpoints
-from .teacher_cache import LoadTeacherCache
+from .teacher_cache import LoadTeacherCache, point_regions
 
-__all__ = ['PointPixelPairing', 'project_points', 'occlusion_mask', 'AFOVLoadPointsFromFile',
+__all__ = ['PointPixelPairing', 'project_points', 'AFOVLoadPointsFromFile',
            'AFOVLoadAnnotations3D', 'LoadTeacherCache', 'PseudoLabelsAndSuperpoints',
-           'PackAFOVInputs', 'RandomPairCrop']
+           'PackAFOVInputs', 'RandomPairCrop', 'point_regions']

@@ -1,6 +1,7 @@
 """Point–pixel pairing: for each LiDAR point, the camera and pixel it lands on, or -1."""
 from typing import Dict, Optional, Tuple
 
+import numba
 import numpy as np
 from mmcv.transforms import BaseTransform
 
@@ -22,22 +23,59 @@ def project_points(xyz: np.ndarray, lidar2img: np.ndarray) -> Tuple[np.ndarray, 
     return uv, depth
 
 
-def occlusion_mask(pix: np.ndarray, depth: np.ndarray, image_hw: Tuple[int, int],
-                   cell: int, tolerance: float, relative: float) -> np.ndarray:
-    """True for points that are hidden behind a nearer point of the same camera.
+@numba.njit(cache=True, nogil=True)
+def _project(m: np.ndarray, c: int, x: float, y: float, z: float) -> Tuple[float, float, float]:
+    """Pixel (u, v) and camera depth of one point in camera ``c`` of (C, 3, 4) ``m``."""
+    depth = m[c, 2, 0] * x + m[c, 2, 1] * y + m[c, 2, 2] * z + m[c, 2, 3]
+    u = (m[c, 0, 0] * x + m[c, 0, 1] * y + m[c, 0, 2] * z + m[c, 0, 3]) / depth
+    v = (m[c, 1, 0] * x + m[c, 1, 1] * y + m[c, 1, 2] * z + m[c, 1, 3]) / depth
+    return u, v, depth
 
-    A depth buffer of the points themselves at ``cell``-pixel resolution: a point is occluded
-    when its depth exceeds the nearest depth in its cell by ``tolerance + relative * depth``.
 
-    Args:
-        pix: (M, 2) int pixel (u, v); depth: (M,) camera depths of those points.
+@numba.njit(cache=True, nogil=True)
+def _pair_kernel(xyz: np.ndarray, m: np.ndarray, hw: np.ndarray, min_depth: float,
+                 center: bool, cell: int, tolerance: float, relative: float,
+                 cam_out: np.ndarray, uv_out: np.ndarray) -> None:
+    """One pass over the points, all cameras per point (no (C, N) temporaries).
+
+    With ``cell > 0`` a first pass fills a per-camera depth buffer of the visible points at
+    ``cell``-pixel resolution, and a point deeper than its cell's nearest depth by
+    ``tolerance + relative * depth`` is not paired with that camera.
     """
-    h, w = image_hw
-    wc = (w + cell - 1) // cell
-    cells = (pix[:, 1] // cell) * wc + pix[:, 0] // cell
-    nearest = np.full(((h + cell - 1) // cell) * wc, np.inf)
-    np.minimum.at(nearest, cells, depth)
-    return depth > nearest[cells] + tolerance + relative * depth
+    n, num_cams = xyz.shape[0], m.shape[0]
+    wc = np.zeros(num_cams, np.int64)
+    nearest = np.empty((num_cams, 1))
+    if cell > 0:
+        size = 1
+        for c in range(num_cams):
+            wc[c] = (int(hw[c, 1]) + cell - 1) // cell
+            size = max(size, ((int(hw[c, 0]) + cell - 1) // cell) * wc[c])
+        nearest = np.full((num_cams, size), np.inf)
+        for i in range(n):
+            for c in range(num_cams):
+                u, v, depth = _project(m, c, xyz[i, 0], xyz[i, 1], xyz[i, 2])
+                if depth > min_depth and 0 <= u < hw[c, 1] and 0 <= v < hw[c, 0]:
+                    k = (int(np.floor(v)) // cell) * wc[c] + int(np.floor(u)) // cell
+                    nearest[c, k] = min(nearest[c, k], depth)
+    for i in range(n):
+        best_score = np.inf
+        for c in range(num_cams):
+            u, v, depth = _project(m, c, xyz[i, 0], xyz[i, 1], xyz[i, 2])
+            w, h = hw[c, 1], hw[c, 0]
+            if not (depth > min_depth and 0 <= u < w and 0 <= v < h):
+                continue
+            if cell > 0:
+                k = (int(np.floor(v)) // cell) * wc[c] + int(np.floor(u)) // cell
+                if depth > nearest[c, k] + tolerance + relative * depth:
+                    continue
+            if center:
+                score = ((u - w / 2) / (w / 2)) ** 2 + ((v - h / 2) / (h / 2)) ** 2
+                if score >= best_score:  # ties: the first camera keeps the point
+                    continue
+                best_score = score
+            cam_out[i] = c
+            uv_out[i, 0] = u
+            uv_out[i, 1] = v
 
 
 @TRANSFORMS.register_module()
@@ -80,33 +118,17 @@ class PointPixelPairing(BaseTransform):
             cam (N,) int8, pixel (N, 2) int32, pixel_float (N, 2) float32.
         """
         n = xyz.shape[0]
-        uv, depth = project_points(xyz, lidar2img)
-        h = sizes[:, 0:1].astype(np.float64)
-        w = sizes[:, 1:2].astype(np.float64)
-        valid = (depth > self.min_depth) & (uv[..., 0] >= 0) & (uv[..., 0] < w) & \
-            (uv[..., 1] >= 0) & (uv[..., 1] < h) & np.isfinite(uv).all(-1)
-        if self.occlusion_test:
-            for c in range(lidar2img.shape[0]):
-                idx = np.flatnonzero(valid[c])
-                if idx.size:
-                    pix = np.floor(uv[c, idx]).astype(np.int64)
-                    hidden = occlusion_mask(pix, depth[c, idx], (int(h[c, 0]), int(w[c, 0])),
-                                            self.occlusion_cell, self.occlusion_tolerance,
-                                            self.occlusion_relative)
-                    valid[c, idx[hidden]] = False
-        if self.multi_camera == 'center':
-            centre = np.stack([w[:, 0], h[:, 0]], -1)[:, None, :] / 2
-            score = np.where(valid, -(((uv - centre) / centre) ** 2).sum(-1), -np.inf)
-            cam = np.argmax(score, axis=0)
-        else:
-            order = np.arange(lidar2img.shape[0])[:, None]
-            cam = np.argmax(np.where(valid, order, -1), axis=0)
-        paired = valid[cam, np.arange(n)]
-        cam = np.where(paired, cam, -1).astype(np.int8)
-        uv_sel = uv[np.maximum(cam, 0), np.arange(n)]
-        pixel = np.where(paired[:, None], np.floor(np.nan_to_num(uv_sel)), -1).astype(np.int32)
-        pixel_float = np.where(paired[:, None], uv_sel, -1).astype(np.float32)
-        return cam, pixel, pixel_float
+        cam = np.full(n, -1, dtype=np.int8)
+        uv = np.full((n, 2), -1.0)
+        m = np.ascontiguousarray(np.asarray(lidar2img, dtype=np.float64)[:, :3, :4])
+        xyz = np.asarray(xyz)
+        if xyz.dtype not in (np.float32, np.float64):
+            xyz = xyz.astype(np.float64)
+        _pair_kernel(xyz, m, np.asarray(sizes, np.float64),
+                     float(self.min_depth), self.multi_camera == 'center',
+                     int(self.occlusion_cell) if self.occlusion_test else 0,
+                     float(self.occlusion_tolerance), float(self.occlusion_relative), cam, uv)
+        return cam, np.floor(uv).astype(np.int32), uv.astype(np.float32)
 
     def transform(self, results: Dict) -> Optional[Dict]:
         images = results['images']

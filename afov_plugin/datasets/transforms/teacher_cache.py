@@ -1,6 +1,6 @@
 """Read the teacher cache at the pixels the points are paired with."""
 import os
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -10,6 +10,36 @@ from mmdet3d.registry import TRANSFORMS
 from ...engine.runtime import resolve_cache_dir
 from ...teachers.cache import TeacherCache, image_key
 from ..class_dictionary import load_class_dictionary
+
+
+def point_regions(cam: np.ndarray, pixel: np.ndarray,
+                  region_maps: Sequence[Optional[np.ndarray]],
+                  num_regions: Sequence[int]) -> np.ndarray:
+    """Per point, the teacher region at its paired pixel, numbered across the cameras.
+
+    Args:
+        cam: (N,) camera index per point (-1: unpaired); pixel: (N, 2) (u, v);
+        region_maps: per camera an (H, W) map (0 = no region, k = region k) or None when no
+            point is paired with that camera; num_regions: per camera its number of
+            regions (the numbering offset of the next camera).
+    Returns:
+        (N,) int64: region index into the concatenation of the cameras' regions, -1 when the
+        point is unpaired or falls on no region.
+    """
+    out = np.full(cam.shape[0], -1, dtype=np.int64)
+    offset = 0
+    for c, (region_map, k) in enumerate(zip(region_maps, num_regions)):
+        if region_map is None:
+            offset += k
+            continue
+        idx = np.flatnonzero(cam == c)
+        h, w = region_map.shape
+        region = region_map[np.clip(pixel[idx, 1], 0, h - 1),
+                            np.clip(pixel[idx, 0], 0, w - 1)].astype(np.int64)
+        has = region > 0
+        out[idx[has]] = region[has] - 1 + offset
+        offset += k
+    return out
 
 
 @TRANSFORMS.register_module()
@@ -53,31 +83,23 @@ class LoadTeacherCache(BaseTransform):
         cams = results['pts_cam']
         pix = results['pts_pixel']
         names = results['pair_cameras']
-        n = cams.shape[0]
-        pts_region = np.full(n, -1, dtype=np.int64)
-        prompts, feats, region_cam = [], [], []
-        offset = 0
+        prompts, feats, region_cam, maps = [], [], [], []
         if self.data_root is None and not results.get('data_root'):
             raise KeyError('LoadTeacherCache needs data_root: use an AFOV dataset '
                            '(NuScenesSegDataset, SemanticKittiMMDataset) or set data_root')
         root = os.path.abspath(self.data_root or results['data_root'])
         for c, name in enumerate(names):
-            idx = np.flatnonzero(cams == c)
-            if idx.size == 0:
+            if not (cams == c).any():
+                maps.append(None)
+                prompts.append(np.zeros(0, np.int64))
                 continue
             path = os.path.abspath(results['images'][name]['img_path'])
             out = self.cache(root).read(image_key(os.path.relpath(path, root)))
-            h, w = out.region_map.shape
-            u = np.clip(pix[idx, 0], 0, w - 1)
-            v = np.clip(pix[idx, 1], 0, h - 1)
-            region = out.region_map[v, u].astype(np.int64)  # 0 = none, k = region k
-            has = region > 0
-            pts_region[idx[has]] = region[has] - 1 + offset
-            k = out.num_regions
+            maps.append(out.region_map)
             prompts.append(out.region_prompt)
             feats.append(out.region_feat.astype(np.float32))
-            region_cam.append(np.full(k, c, dtype=np.int64))
-            offset += k
+            region_cam.append(np.full(out.num_regions, c, dtype=np.int64))
+        pts_region = point_regions(cams, pix, maps, [len(p) for p in prompts])
         dim = self.cache(root).manifest['feature_dim']
         results['pts_region'] = pts_region
         results['region_prompt'] = np.concatenate(prompts) if prompts else np.zeros(0, np.int64)
