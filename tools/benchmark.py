@@ -221,6 +221,7 @@ def train_iter_time(model_cfg, ds_cfg, iters=6):
     ds = DATASETS.build(ds_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batches = [pseudo_collate([ds[2 * i], ds[2 * i + 1]]) for i in range(iters)]
+
     def step(b):
         data = model.data_preprocessor(b, training=True)
         loss = sum(model.loss(**data).values())

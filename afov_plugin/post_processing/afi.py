@@ -1,6 +1,7 @@
 """Approximate Flat Interaction (AFI): a non-parametric label post-processor (SPEC §5).
 
-Data flow for one scan (all steps are batched tensor ops on the scan's device):
+Data flow for one scan (batched tensor ops on the scan's device; on CPU the hot spots run as
+compiled kernels, see docs/afi.md):
 
     labels (N,) ──one-hot──> x⁰ (N, C)
     encoder ×4: FPS centres (1365, 455, 151, 50) ─> kNN (k=20) ─> Fibonacci direction bins
@@ -14,6 +15,8 @@ followed; our remaining choices are documented in ``docs/afi.md``.
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numba
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -43,6 +46,70 @@ def _l1_normalise(x: Tensor) -> Tensor:
     return x / x.sum(-1, keepdim=True).clamp_min(EPS)
 
 
+@numba.njit(cache=True, nogil=True)
+def _alignment_kernel(idx: np.ndarray, unit: np.ndarray, weight: np.ndarray,
+                      bin_unit: np.ndarray, bin_length: np.ndarray, gamma: float,
+                      extents: bool, a: np.ndarray, e_pos: np.ndarray,
+                      e_neg: np.ndarray) -> None:
+    """CPU form of :meth:`_Level.alignment` over flat pairs: (P,) ``idx``, (P, 3) ``unit``.
+
+    Visits only a point's live bins (weight > 0; at most k of the D bins), where the torch
+    form gathers all D bins of every pair.
+    """
+    num_bins = weight.shape[1]
+    for p in range(idx.shape[0]):
+        j = idx[p]
+        u0, u1, u2 = unit[p, 0], unit[p, 1], unit[p, 2]
+        total, longest_pos, longest_neg = np.float32(0), np.float32(0), np.float32(0)
+        for d in range(num_bins):
+            w = weight[j, d]
+            if not w > 0:
+                continue
+            cos = u0 * bin_unit[j, d, 0] + u1 * bin_unit[j, d, 1] + u2 * bin_unit[j, d, 2]
+            if cos > gamma:
+                total += w
+                longest_pos = max(longest_pos, bin_length[j, d])
+            elif cos < -gamma:
+                total += w
+                longest_neg = max(longest_neg, bin_length[j, d])
+        a[p] = total
+        if extents:
+            e_pos[p], e_neg[p] = longest_pos, longest_neg
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _decode_kernel(fine_xyz: np.ndarray, coarse_xyz: np.ndarray, nbr: np.ndarray,
+                   weight: np.ndarray, bin_unit: np.ndarray, coarse_feat: np.ndarray,
+                   gamma: float, mixed: np.ndarray, w_total: np.ndarray) -> None:
+    """CPU form of the decoder's mixing (see :meth:`AFIPostProcessor._decode`): for each fine
+    point, Σ_j A_j·feat_j over its (k,) coarse neighbours ``nbr``, into ``mixed`` (N, C), and
+    Σ_j A_j into ``w_total`` (N,), without (N, k, D, 3) temporaries. Fine points are
+    independent: they are split over numba's threads."""
+    eps = np.float32(EPS)
+    for i in numba.prange(nbr.shape[0]):
+        total = np.float32(0)
+        for t in range(nbr.shape[1]):
+            j = nbr[i, t]
+            o0 = fine_xyz[i, 0] - coarse_xyz[j, 0]
+            o1 = fine_xyz[i, 1] - coarse_xyz[j, 1]
+            o2 = fine_xyz[i, 2] - coarse_xyz[j, 2]
+            dist = np.sqrt(o0 * o0 + o1 * o1 + o2 * o2)
+            if dist <= eps:
+                a = np.float32(1)                     # the point itself
+            else:
+                a = np.float32(0)
+                limit = gamma * dist                  # |cos| > γ without dividing
+                for d in range(weight.shape[1]):
+                    w = weight[j, d]
+                    if w > 0 and abs(o0 * bin_unit[j, d, 0] + o1 * bin_unit[j, d, 1] +
+                                     o2 * bin_unit[j, d, 2]) > limit:
+                        a += w
+            total += a
+            for c in range(coarse_feat.shape[1]):
+                mixed[i, c] += a * coarse_feat[j, c]
+        w_total[i] = total
+
+
 class _Level:
     """One level of the hierarchy: points, features and their direction bins.
 
@@ -61,16 +128,27 @@ class _Level:
             self.bin_length = bin_offset.norm(dim=-1)
             self.bin_unit = bin_offset / self.bin_length.clamp_min(EPS)[..., None]
 
-    def alignment(self, idx: Tensor, unit: Tensor, gamma: float,
-                  extents: bool = True) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+    def alignment(self, idx: Tensor, unit: Tensor, gamma: float, extents: bool = True,
+                  compiled: bool = False) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
         """Alignment of the bins of points ``idx`` with directions ``unit``.
 
         Args:
             idx: (...,) point indices of this level. unit: (..., 3) unit directions.
+            compiled: use the CPU kernel (same values, only live bins visited).
         Returns:
             A (...,): Σ_a p_a·[|u·ô_a| > γ]; e_pos, e_neg (...,): the longest mean offset of a
             bin aligned with +u / −u (0 where none; None unless ``extents``).
         """
+        if compiled:
+            shape = idx.shape
+            flat_idx = idx.reshape(-1).contiguous().numpy()
+            a, e_pos, e_neg = (np.empty(flat_idx.shape[0], np.float32) for _ in range(3))
+            _alignment_kernel(flat_idx, unit.reshape(-1, 3).contiguous().numpy(),
+                              self.bin_weight.numpy(), self.bin_unit.contiguous().numpy(),
+                              self.bin_length.numpy(), np.float32(gamma), extents, a, e_pos,
+                              e_neg)
+            out = [torch.from_numpy(v).view(shape) for v in (a, e_pos, e_neg)]
+            return (out[0], out[1], out[2]) if extents else (out[0], None, None)
         weight = self.bin_weight[idx]                                    # (..., D)
         cos = torch.einsum('...c,...dc->...d', unit, self.bin_unit[idx])
         if not extents:
@@ -107,8 +185,8 @@ class AFIPostProcessor:
             sigmoid(ln β·(1 − r/distance)), r the horizontal range.
         ignore_index: label value meaning "no label" (zero features); negatives too.
         seed: seed of the FPS start points, RANSAC and covering (deterministic results).
-        backend: ``'auto'`` (numpy FPS and a k-d tree on CPU, torch on CUDA) or ``'torch'``
-            (the CUDA code path on any device).
+        backend: ``'auto'`` (compiled FPS, kNN and alignment kernels on CPU, torch on CUDA)
+            or ``'torch'`` (the CUDA code path on any device).
     """
 
     def __init__(self, num_classes: int,
@@ -154,7 +232,7 @@ class AFIPostProcessor:
     def refine(self, points: Tensor, labels: Tensor,
                pseudo_labels: Optional[Tensor] = None) -> Tensor:
         """Refine one scan: points (N, ≥3), labels (N,) → (N,) long."""
-        xyz = points[:, :3].float()
+        xyz = points[:, :3].float().contiguous()
         labels = labels.long()
         n = xyz.shape[0]
         if labels.shape[0] != n:
@@ -204,6 +282,9 @@ class AFIPostProcessor:
         return out
 
     # ------------------------------------------------------------------ steps
+    def _compiled(self, xyz: Tensor) -> bool:
+        return xyz.device.type == 'cpu' and self.backend == 'auto'
+
     def _propagate(self, xyz: Tensor, x0: Tensor, gen: torch.Generator) -> Tensor:
         directions = fibonacci_directions(self.num_directions, xyz.device)
         levels = [_Level(xyz, x0)]
@@ -235,9 +316,10 @@ class AFIPostProcessor:
         if prev.bin_unit is None:   # stage 1: every neighbour counts once
             w = live.float()
         else:
+            compiled = self._compiled(prev.xyz)
             a_c, ec_pos, ec_neg = prev.alignment(centre[:, None].expand_as(nbr), unit,
-                                                 self.gamma)
-            a_j, ej_pos, ej_neg = prev.alignment(nbr, unit, self.gamma)
+                                                 self.gamma, compiled=compiled)
+            a_j, ej_pos, ej_neg = prev.alignment(nbr, unit, self.gamma, compiled=compiled)
             both = (ec_pos + ec_neg > 0) & (ej_pos + ej_neg > 0)
             ratio = (ec_pos + ec_neg + ej_pos + ej_neg) / (dist + ec_neg + ej_pos).clamp_min(EPS)
             w = a_c * a_j * ratio * both * live
@@ -271,6 +353,16 @@ class AFIPostProcessor:
         """Fine features from the ``decoder_k`` nearest coarse points (direction-weighted)."""
         k = min(self.decoder_k, coarse.xyz.shape[0])
         nbr = knn(coarse.xyz, fine.xyz, k, backend=self.backend)  # (N, k)
+        if self._compiled(fine.xyz):
+            mixed = np.zeros((nbr.shape[0], coarse_feat.shape[1]), np.float32)
+            w_total = np.empty(nbr.shape[0], np.float32)
+            _decode_kernel(fine.xyz.contiguous().numpy(), coarse.xyz.contiguous().numpy(),
+                           nbr.numpy(), coarse.bin_weight.contiguous().numpy(),
+                           coarse.bin_unit.contiguous().numpy(),
+                           coarse_feat.float().contiguous().numpy(), np.float32(self.gamma),
+                           mixed, w_total)
+            return _l1_normalise(torch.from_numpy(mixed) +
+                                 lam * torch.from_numpy(w_total).mean() * fine.feat)
         offset = fine.xyz[:, None] - coarse.xyz[nbr]                          # coarse → fine
         dist = offset.norm(dim=-1)
         unit = offset / dist.clamp_min(EPS)[..., None]

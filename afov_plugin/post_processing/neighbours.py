@@ -1,55 +1,202 @@
 """Farthest-point sampling and k-nearest neighbours on the points' device."""
+import numba
 import numpy as np
 import torch
 from torch import Tensor
 
-try:  # a k-d tree is far faster than brute force on CPU; CUDA uses cdist + topk
-    from scipy.spatial import cKDTree
-except ImportError:  # pragma: no cover - scipy comes with mmdet3d
-    cKDTree = None
+
+@numba.njit(cache=True, nogil=True)
+def _fps_grid_kernel(xyz: np.ndarray, m: int, start: int) -> np.ndarray:
+    """Exact FPS on CPU, pruned by an (x, y) grid of cells with bounding boxes.
+
+    A cell is skipped when its box is farther from the new centre than its largest current
+    distance: none of its points can move closer. Distances are float32 sums in the same
+    order as the torch path, and ties go to the lowest index, as ``argmax`` does, so both
+    paths pick the same points.
+    """
+    n = xyz.shape[0]
+    g = max(1, int(np.sqrt(n / 100.0)))  # ~100 points per cell
+    lo_x, lo_y = xyz[:, 0].min(), xyz[:, 1].min()
+    size_x = max((xyz[:, 0].max() - lo_x) / g, 1e-6)
+    size_y = max((xyz[:, 1].max() - lo_y) / g, 1e-6)
+    cell = np.empty(n, np.int64)
+    for i in range(n):
+        cx = min(int((xyz[i, 0] - lo_x) / size_x), g - 1)
+        cy = min(int((xyz[i, 1] - lo_y) / size_y), g - 1)
+        cell[i] = cx * g + cy
+    order = np.argsort(cell, kind='mergesort')          # points of a cell are contiguous
+    num = g * g
+    first = np.zeros(num + 1, np.int64)
+    for i in range(n):
+        first[cell[i] + 1] += 1
+    for c in range(num):
+        first[c + 1] += first[c]
+    box = np.empty((num, 6))
+    for c in range(num):
+        box[c, :3] = np.inf
+        box[c, 3:] = -np.inf
+        for s in range(first[c], first[c + 1]):
+            for a in range(3):
+                box[c, a] = min(box[c, a], xyz[order[s], a])
+                box[c, 3 + a] = max(box[c, 3 + a], xyz[order[s], a])
+    mind = np.full(n, np.inf, np.float32)               # indexed by sorted position
+    cmax = np.full(num, -np.inf, np.float32)
+    carg = np.full(num, n, np.int64)
+    out = np.empty(m, np.int64)
+    out[0] = start
+    for it in range(1, m + 1):
+        c0, c1, c2 = xyz[out[it - 1], 0], xyz[out[it - 1], 1], xyz[out[it - 1], 2]
+        for c in range(num):
+            if first[c] == first[c + 1]:
+                continue
+            gap = 0.0
+            for a, v in ((0, c0), (1, c1), (2, c2)):
+                if v < box[c, a]:
+                    gap += (box[c, a] - v) ** 2
+                elif v > box[c, 3 + a]:
+                    gap += (v - box[c, 3 + a]) ** 2
+            if gap * (1.0 - 1e-5) >= cmax[c] and carg[c] < n:
+                continue
+            best, arg = np.float32(-np.inf), n
+            for s in range(first[c], first[c + 1]):
+                i = order[s]
+                dx, dy, dz = xyz[i, 0] - c0, xyz[i, 1] - c1, xyz[i, 2] - c2
+                d = dx * dx + dy * dy + dz * dz
+                if d < mind[s]:
+                    mind[s] = d
+                if mind[s] > best or (mind[s] == best and i < arg):
+                    best, arg = mind[s], i
+            cmax[c], carg[c] = best, arg
+        if it == m:
+            break
+        best, arg = np.float32(-np.inf), n
+        for c in range(num):
+            if carg[c] < n and (cmax[c] > best or (cmax[c] == best and carg[c] < arg)):
+                best, arg = cmax[c], carg[c]
+        out[it] = arg
+    return out
 
 
 def farthest_point_sample(xyz: Tensor, m: int, start: int = 0, backend: str = 'auto') -> Tensor:
     """Indices (m,) of ``m`` farthest points of ``xyz`` (N, 3), starting at ``start``.
 
-    Exact FPS. The loop over ``m`` is inherent to FPS, so one step is kept to a few in-place
-    vector ops on contiguous coordinate columns (numpy on CPU, where its argmax is ~5× faster
-    than torch's; torch on other devices or with ``backend='torch'``).
+    Exact FPS. CPU (``backend='auto'``): a compiled loop that skips the grid cells a new
+    centre cannot reach; other devices or ``backend='torch'``: the loop over ``m`` with a few
+    in-place vector ops per step. Both give the same indices.
     """
     n = xyz.shape[0]
     if m >= n:
         return torch.arange(n, device=xyz.device)
-    lib = np if xyz.device.type == 'cpu' and backend == 'auto' else torch
     pts = xyz.detach().float()
-    pts = pts.numpy() if lib is np else pts
-    cols = [lib.ascontiguousarray(pts[:, c]) if lib is np else pts[:, c].contiguous()
-            for c in range(3)]
-    mind = cols[0] * 0 + float('inf')
-    d, tmp = cols[0] * 0, cols[0] * 0
+    if xyz.device.type == 'cpu' and backend == 'auto':
+        idx = _fps_grid_kernel(np.ascontiguousarray(pts.numpy()), int(m), int(start))
+        return torch.from_numpy(idx)
+    cols = [pts[:, c].contiguous() for c in range(3)]
+    mind = torch.full_like(cols[0], float('inf'))
+    d, tmp = torch.empty_like(cols[0]), torch.empty_like(cols[0])
     idx = [int(start)]
     for _ in range(m - 1):
         centre = pts[idx[-1]].tolist()
-        lib.subtract(cols[0], centre[0], out=d)
-        lib.multiply(d, d, out=d)
+        torch.sub(cols[0], centre[0], out=d)
+        d.mul_(d)
         for c in (1, 2):
-            lib.subtract(cols[c], centre[c], out=tmp)
-            lib.multiply(tmp, tmp, out=tmp)
-            lib.add(d, tmp, out=d)
-        lib.minimum(mind, d, out=mind)
+            torch.sub(cols[c], centre[c], out=tmp)
+            tmp.mul_(tmp)
+            d.add_(tmp)
+        torch.minimum(mind, d, out=mind)
         idx.append(int(mind.argmax()))
     return torch.tensor(idx, dtype=torch.long, device=xyz.device)
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _grid_knn_kernel(ref: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
+    """Exact k nearest ``ref`` points of each query through an (x, y) grid of ``ref``.
+
+    Rings of cells around the query's cell are visited until the k-th best distance is
+    shorter than the distance to the unvisited cells. Neighbours come nearest first (ties:
+    lower index first). Queries are split in chunks over numba's threads; the result does
+    not depend on the number of threads.
+    """
+    n, num_q = ref.shape[0], query.shape[0]
+    g = max(1, int(np.sqrt(n / 2.0)))  # ~2 reference points per cell
+    lo_x, lo_y = ref[:, 0].min(), ref[:, 1].min()
+    size_x = max((ref[:, 0].max() - lo_x) / g, 1e-6)
+    size_y = max((ref[:, 1].max() - lo_y) / g, 1e-6)
+    cell = np.empty(n, np.int64)
+    first = np.zeros(g * g + 1, np.int64)
+    for i in range(n):
+        cx = min(max(int((ref[i, 0] - lo_x) / size_x), 0), g - 1)
+        cy = min(max(int((ref[i, 1] - lo_y) / size_y), 0), g - 1)
+        cell[i] = cx * g + cy
+        first[cell[i] + 1] += 1
+    for c in range(g * g):
+        first[c + 1] += first[c]
+    order = np.empty(n, np.int64)
+    fill = first[:-1].copy()
+    for i in range(n):
+        order[fill[cell[i]]] = i
+        fill[cell[i]] += 1
+    out = np.empty((num_q, k), np.int64)
+    chunk = 512
+    for b in numba.prange((num_q + chunk - 1) // chunk):
+        best_d = np.empty(k, np.float32)
+        best_i = np.empty(k, np.int64)
+        for j in range(b * chunk, min((b + 1) * chunk, num_q)):
+            x, y, z = query[j, 0], query[j, 1], query[j, 2]
+            qx = int(np.floor((x - lo_x) / size_x))
+            qy = int(np.floor((y - lo_y) / size_y))
+            qx, qy = min(max(qx, 0), g - 1), min(max(qy, 0), g - 1)
+            found = 0
+            r = 0
+            while True:
+                for ix in range(max(qx - r, 0), min(qx + r, g - 1) + 1):
+                    edge = ix == qx - r or ix == qx + r
+                    for iy in range(max(qy - r, 0), min(qy + r, g - 1) + 1):
+                        if not edge and iy != qy - r and iy != qy + r:
+                            continue
+                        c = ix * g + iy
+                        for s in range(first[c], first[c + 1]):
+                            i = order[s]
+                            dx, dy, dz = ref[i, 0] - x, ref[i, 1] - y, ref[i, 2] - z
+                            d = dx * dx + dy * dy + dz * dz
+                            if found == k and (d > best_d[k - 1] or
+                                               (d == best_d[k - 1] and i > best_i[k - 1])):
+                                continue
+                            pos = found if found < k else k - 1
+                            while pos > 0 and (best_d[pos - 1] > d or
+                                               (best_d[pos - 1] == d and best_i[pos - 1] > i)):
+                                if pos < k:
+                                    best_d[pos] = best_d[pos - 1]
+                                    best_i[pos] = best_i[pos - 1]
+                                pos -= 1
+                            best_d[pos], best_i[pos] = d, i
+                            found = min(found + 1, k)
+                if qx - r <= 0 and qy - r <= 0 and qx + r >= g - 1 and qy + r >= g - 1:
+                    break
+                if found == k:   # xy distance to the cells not visited yet
+                    margin = min(x - (lo_x + (qx - r) * size_x),
+                                 lo_x + (qx + r + 1) * size_x - x,
+                                 y - (lo_y + (qy - r) * size_y),
+                                 lo_y + (qy + r + 1) * size_y - y)
+                    if margin > 0 and margin * margin > best_d[k - 1]:
+                        break
+                r += 1
+            out[j] = best_i
+    return out
+
+
 def knn(ref: Tensor, query: Tensor, k: int, chunk: int = 4096, backend: str = 'auto') -> Tensor:
     """Indices (Q, k) of the ``k`` nearest ``ref`` (N, 3) points of each ``query`` (Q, 3),
-    nearest first. CPU: a k-d tree; other devices or ``backend='torch'``: cdist + topk."""
+    nearest first. CPU: a compiled grid search; other devices or ``backend='torch'``:
+    cdist + topk."""
     k = min(k, ref.shape[0])
-    if ref.device.type == 'cpu' and cKDTree is not None and backend == 'auto':
-        # threads pay off only for large query sets (their start-up costs ~ms)
-        workers = -1 if query.shape[0] > 50000 else 1
-        _, idx = cKDTree(ref.numpy()).query(query.numpy(), k=k, workers=workers)
-        return torch.from_numpy(idx.reshape(query.shape[0], k)).long()
+    if k == 0 or query.shape[0] == 0:
+        return torch.empty(query.shape[0], k, dtype=torch.long, device=ref.device)
+    if ref.device.type == 'cpu' and backend == 'auto':
+        return torch.from_numpy(_grid_knn_kernel(
+            np.ascontiguousarray(ref.detach().float().numpy()),
+            np.ascontiguousarray(query.detach().float().numpy()), int(k)))
     out = []
     for q in query.split(chunk):
         out.append(torch.cdist(q, ref).topk(k, dim=1, largest=False).indices)
-    return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long, device=ref.device)
+    return torch.cat(out)
