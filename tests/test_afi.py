@@ -90,6 +90,26 @@ def test_fps_and_knn_match_brute_force_and_torch_path():
     assert torch.equal(nn, brute) and torch.equal(knn(xyz, q, 5, backend='torch'), brute)
 
 
+def test_grid_kernels_on_clustered_duplicated_and_outside_points():
+    """The CPU grid FPS / kNN kernels are exact on what a LiDAR scan looks like: dense near the
+    sensor, sparse far away, duplicated points, one far outlier, queries outside the grid."""
+    g = torch.Generator().manual_seed(11)
+    r = torch.rand(3000, generator=g) ** 3 * 60 + 1               # dense near, sparse far
+    a = torch.rand(3000, generator=g) * 2 * np.pi
+    xyz = torch.stack([r * torch.cos(a), r * torch.sin(a), torch.rand(3000, generator=g)], 1)
+    xyz = torch.cat([xyz, xyz[:200], torch.tensor([[500.0, -400.0, 3.0]])])  # dups, outlier
+    idx = farthest_point_sample(xyz, 300, start=5)
+    assert torch.equal(idx, farthest_point_sample(xyz, 300, start=5, backend='torch'))
+    assert idx[1] == xyz.shape[0] - 1                              # the outlier comes first
+    query = torch.cat([xyz[::37], torch.tensor([[-900.0, 900.0, 0.0], [0.0, 0.0, 50.0]])])
+    for ref, k in ((xyz, 21), (xyz[idx], 6)):
+        got = knn(ref, query, k)
+        dist = torch.cdist(query.double(), ref.double())
+        want = dist.topk(k, dim=1, largest=False).values
+        np.testing.assert_allclose(dist.gather(1, got), want, rtol=1e-6, atol=1e-6)
+        assert (got.sort(1).values.diff(dim=1) > 0).all()          # k distinct points
+
+
 def test_afi_repairs_plane_noise_and_keeps_the_small_object():
     xyz, truth, noisy = plane_wall_box_scene()
     before = (noisy == truth).float().mean().item()
