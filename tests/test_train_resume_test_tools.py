@@ -79,3 +79,22 @@ class _Evil:
 
     def __reduce__(self):
         return (open, (self.marker, 'w'))
+
+
+def test_teacher_sweep_ranking_agreement():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'teacher_sweep', osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                                  'teacher_sweep.py'))
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+
+    def row(seed, teacher, student):
+        return dict(seed=seed, teacher_projection_miou=teacher, student_miou=student)
+    rows = [row(0, 37.5, 45.4), row(0, 32.1, 44.0), row(0, 26.4, 41.9), row(0, 15.8, 34.3),
+            row(1, 30.0, 40.0), row(1, 20.0, 42.0), row(1, 10.0, 30.0)]
+    got = sweep.ranking_agreement(rows)
+    assert got['0'] == dict(same_order=True, spearman=1.0)
+    # seed 1: the first two students swap places: d = (1, 1, 0) -> rho = 1 - 6*2/(3*8) = 0.5
+    assert got['1'] == dict(same_order=False, spearman=0.5)
+    assert sweep.ranks([3.0, 9.0, 1.0]) == [1, 0, 2]
