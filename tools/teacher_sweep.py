@@ -5,7 +5,8 @@ cache the teacher, report its pseudo-labels, train stage 2 and evaluate the stud
       [--iters 1000] [--scenes 10] [--frames 16] [--work-dir work_dirs/teacher_sweep]
 
 Seed 0 reuses the demo's set (data/synthetic_nuscenes) when it exists; other seeds generate
-data/synthetic_nuscenes_seed<S>. Writes <work-dir>/sweep.json, sweep.md (table) and sweep.png
+data/synthetic_nuscenes_seed<S>. A profile whose checkpoint, pseudo-label report or evaluation
+is already in the work dir reuses it (a rerun only re-summarises). Writes <work-dir>/sweep.json, sweep.md (table) and sweep.png
 (student mIoU and teacher-projection mIoU per profile), and says whether the students rank as
 their teachers do. Reruns reuse caches and finished trainings.
 """
@@ -47,8 +48,9 @@ def one(root: str, profile: str, iters: int, work: str) -> dict:
     run(['tools/cache_teacher.py', STAGE2, '--data-root', root, '--cfg-options'] +
         cache_opts[:2])
     report = osp.join(work, 'pseudo_labels_val.json')
-    run(['tools/pseudo_label_report.py', STAGE2, '--data-root', root, '--split', 'val',
-         '--out', report, '--cfg-options'] + cache_opts)
+    if not osp.exists(report):
+        run(['tools/pseudo_label_report.py', STAGE2, '--data-root', root, '--split', 'val',
+             '--out', report, '--cfg-options'] + cache_opts)
     ckpt = osp.join(work, f'iter_{iters}.pth')
     if not osp.exists(ckpt):
         run(['tools/train.py', STAGE2, '--work-dir', work, '--data-root', root, '--cfg-options',
@@ -56,8 +58,11 @@ def one(root: str, profile: str, iters: int, work: str) -> dict:
              f'default_hooks.checkpoint.interval={iters}', f'param_scheduler.1.end={iters}',
              f'param_scheduler.1.T_max={iters - 30}'] + cache_opts)
     test_dir = osp.join(work, 'test')
-    run(['tools/test.py', STAGE2, ckpt, '--work-dir', test_dir, '--data-root', root])
-    metrics = json.load(open(sorted(glob.glob(osp.join(test_dir, '*', '*.json')))[-1]))
+    results = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    if not results or osp.getmtime(results[-1]) < osp.getmtime(ckpt):
+        run(['tools/test.py', STAGE2, ckpt, '--work-dir', test_dir, '--data-root', root])
+        results = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    metrics = json.load(open(results[-1]))
     pl = json.load(open(report))
     return dict(coverage=pl['coverage'], accuracy=pl['accuracy'],
                 teacher_projection_miou=pl['teacher_projection_miou'],
