@@ -5,10 +5,10 @@ cache the teacher, report its pseudo-labels, train stage 2 and evaluate the stud
       [--iters 1000] [--scenes 10] [--frames 16] [--work-dir work_dirs/teacher_sweep]
 
 Seed 0 reuses the demo's set (data/synthetic_nuscenes) when it exists; other seeds generate
-data/synthetic_nuscenes_seed<S>. A profile whose checkpoint, pseudo-label report or evaluation
-is already in the work dir reuses it (a rerun only re-summarises). Writes <work-dir>/sweep.json, sweep.md (table) and sweep.png
+data/synthetic_nuscenes_seed<S>. Writes <work-dir>/sweep.json, sweep.md (table) and sweep.png
 (student mIoU and teacher-projection mIoU per profile), and says whether the students rank as
-their teachers do. Reruns reuse caches and finished trainings.
+their teachers do (same order; Spearman's rank correlation). Reruns reuse caches, and a
+profile's checkpoint, pseudo-label report and evaluation when they are in its work dir.
 """
 import argparse
 import glob
