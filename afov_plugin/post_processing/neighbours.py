@@ -9,13 +9,14 @@ from torch import Tensor
 def _fps_grid_kernel(xyz: np.ndarray, m: int, start: int) -> np.ndarray:
     """Exact FPS on CPU, pruned by an (x, y) grid of cells with bounding boxes.
 
-    A cell is skipped when its box is farther from the new centre than its largest current
-    distance: none of its points can move closer. Distances are float32 sums in the same
+    A new centre only visits the cells within the largest current distance of it (no point is
+    farther from its nearest centre), and skips a cell whose box is farther than the cell's
+    own largest current distance: none of its points can move closer. Distances are float32 sums in the same
     order as the torch path, and ties go to the lowest index, as ``argmax`` does, so both
     paths pick the same points.
     """
     n = xyz.shape[0]
-    g = max(1, int(np.sqrt(n / 100.0)))  # ~100 points per cell
+    g = max(1, int(np.sqrt(n / 48.0)))  # ~48 points per cell
     lo_x, lo_y = xyz[:, 0].min(), xyz[:, 1].min()
     size_x = max((xyz[:, 0].max() - lo_x) / g, 1e-6)
     size_y = max((xyz[:, 1].max() - lo_y) / g, 1e-6)
@@ -44,36 +45,46 @@ def _fps_grid_kernel(xyz: np.ndarray, m: int, start: int) -> np.ndarray:
     carg = np.full(num, n, np.int64)
     out = np.empty(m, np.int64)
     out[0] = start
-    for it in range(1, m + 1):
+    reach = np.inf                     # no point is farther than this from its nearest centre
+    for it in range(1, m):
         c0, c1, c2 = xyz[out[it - 1], 0], xyz[out[it - 1], 1], xyz[out[it - 1], 2]
-        for c in range(num):
-            if first[c] == first[c + 1]:
-                continue
-            gap = 0.0
-            for a, v in ((0, c0), (1, c1), (2, c2)):
-                if v < box[c, a]:
-                    gap += (box[c, a] - v) ** 2
-                elif v > box[c, 3 + a]:
-                    gap += (v - box[c, 3 + a]) ** 2
-            if gap * (1.0 - 1e-5) >= cmax[c] and carg[c] < n:
-                continue
-            best, arg = np.float32(-np.inf), n
-            for s in range(first[c], first[c + 1]):
-                i = order[s]
-                dx, dy, dz = xyz[i, 0] - c0, xyz[i, 1] - c1, xyz[i, 2] - c2
-                d = dx * dx + dy * dy + dz * dz
-                if d < mind[s]:
-                    mind[s] = d
-                if mind[s] > best or (mind[s] == best and i < arg):
-                    best, arg = mind[s], i
-            cmax[c], carg[c] = best, arg
-        if it == m:
-            break
+        # only cells within ``reach`` of the new centre in x and y can change
+        r = reach * (1.0 + 1e-5) + 1e-6
+        x_lo, x_hi, y_lo, y_hi = 0, g - 1, 0, g - 1
+        if r < np.inf:
+            x_lo = min(max(int(np.floor((c0 - r - lo_x) / size_x)), 0), g - 1)
+            x_hi = min(max(int(np.floor((c0 + r - lo_x) / size_x)), 0), g - 1)
+            y_lo = min(max(int(np.floor((c1 - r - lo_y) / size_y)), 0), g - 1)
+            y_hi = min(max(int(np.floor((c1 + r - lo_y) / size_y)), 0), g - 1)
+        for ix in range(x_lo, x_hi + 1):
+            for iy in range(y_lo, y_hi + 1):
+                c = ix * g + iy
+                if first[c] == first[c + 1]:
+                    continue
+                gap = 0.0
+                for a, v in ((0, c0), (1, c1), (2, c2)):
+                    if v < box[c, a]:
+                        gap += (box[c, a] - v) ** 2
+                    elif v > box[c, 3 + a]:
+                        gap += (v - box[c, 3 + a]) ** 2
+                if gap * (1.0 - 1e-5) >= cmax[c] and carg[c] < n:
+                    continue
+                best, arg = np.float32(-np.inf), n
+                for s in range(first[c], first[c + 1]):
+                    i = order[s]
+                    dx, dy, dz = xyz[i, 0] - c0, xyz[i, 1] - c1, xyz[i, 2] - c2
+                    d = dx * dx + dy * dy + dz * dz
+                    if d < mind[s]:
+                        mind[s] = d
+                    if mind[s] > best or (mind[s] == best and i < arg):
+                        best, arg = mind[s], i
+                cmax[c], carg[c] = best, arg
         best, arg = np.float32(-np.inf), n
         for c in range(num):
             if carg[c] < n and (cmax[c] > best or (cmax[c] == best and carg[c] < arg)):
                 best, arg = cmax[c], carg[c]
         out[it] = arg
+        reach = np.sqrt(np.float64(best))
     return out
 
 
