@@ -47,31 +47,36 @@ def _l1_normalise(x: Tensor) -> Tensor:
 
 
 @numba.njit(cache=True, nogil=True)
+def _bin_alignment(weight: np.ndarray, bin_unit: np.ndarray, bin_length: np.ndarray, j: int,
+                   v0: float, v1: float, v2: float, limit: float):
+    """Alignment of point ``j``'s live bins (weight > 0; at most k of the D) with direction
+    v: Σ w_d over bins with |v·ô_d| > ``limit`` (γ·|v|), and the longest mean offset of a bin
+    aligned with +v / −v (0 where none)."""
+    total, longest_pos, longest_neg = np.float32(0), np.float32(0), np.float32(0)
+    for d in range(weight.shape[1]):
+        w = weight[j, d]
+        if not w > 0:
+            continue
+        dot = v0 * bin_unit[j, d, 0] + v1 * bin_unit[j, d, 1] + v2 * bin_unit[j, d, 2]
+        if dot > limit:
+            total += w
+            longest_pos = max(longest_pos, bin_length[j, d])
+        elif dot < -limit:
+            total += w
+            longest_neg = max(longest_neg, bin_length[j, d])
+    return total, longest_pos, longest_neg
+
+
+@numba.njit(cache=True, nogil=True)
 def _alignment_kernel(idx: np.ndarray, unit: np.ndarray, weight: np.ndarray,
                       bin_unit: np.ndarray, bin_length: np.ndarray, gamma: float,
                       extents: bool, a: np.ndarray, e_pos: np.ndarray,
                       e_neg: np.ndarray) -> None:
-    """CPU form of :meth:`_Level.alignment` over flat pairs: (P,) ``idx``, (P, 3) ``unit``.
-
-    Visits only a point's live bins (weight > 0; at most k of the D bins), where the torch
-    form gathers all D bins of every pair.
-    """
-    num_bins = weight.shape[1]
+    """CPU form of :meth:`_Level.alignment` over flat pairs: (P,) ``idx``, (P, 3) ``unit``;
+    only live bins are visited, where the torch form gathers all D bins of every pair."""
     for p in range(idx.shape[0]):
-        j = idx[p]
-        u0, u1, u2 = unit[p, 0], unit[p, 1], unit[p, 2]
-        total, longest_pos, longest_neg = np.float32(0), np.float32(0), np.float32(0)
-        for d in range(num_bins):
-            w = weight[j, d]
-            if not w > 0:
-                continue
-            cos = u0 * bin_unit[j, d, 0] + u1 * bin_unit[j, d, 1] + u2 * bin_unit[j, d, 2]
-            if cos > gamma:
-                total += w
-                longest_pos = max(longest_pos, bin_length[j, d])
-            elif cos < -gamma:
-                total += w
-                longest_neg = max(longest_neg, bin_length[j, d])
+        total, longest_pos, longest_neg = _bin_alignment(
+            weight, bin_unit, bin_length, idx[p], unit[p, 0], unit[p, 1], unit[p, 2], gamma)
         a[p] = total
         if extents:
             e_pos[p], e_neg[p] = longest_pos, longest_neg
@@ -79,8 +84,9 @@ def _alignment_kernel(idx: np.ndarray, unit: np.ndarray, weight: np.ndarray,
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _decode_kernel(fine_xyz: np.ndarray, coarse_xyz: np.ndarray, nbr: np.ndarray,
-                   weight: np.ndarray, bin_unit: np.ndarray, coarse_feat: np.ndarray,
-                   gamma: float, mixed: np.ndarray, w_total: np.ndarray) -> None:
+                   weight: np.ndarray, bin_unit: np.ndarray, bin_length: np.ndarray,
+                   coarse_feat: np.ndarray, gamma: float, mixed: np.ndarray,
+                   w_total: np.ndarray) -> None:
     """CPU form of the decoder's mixing (see :meth:`AFIPostProcessor._decode`): for each fine
     point, Σ_j A_j·feat_j over its (k,) coarse neighbours ``nbr``, into ``mixed`` (N, C), and
     Σ_j A_j into ``w_total`` (N,), without (N, k, D, 3) temporaries. Fine points are
@@ -96,14 +102,9 @@ def _decode_kernel(fine_xyz: np.ndarray, coarse_xyz: np.ndarray, nbr: np.ndarray
             dist = np.sqrt(o0 * o0 + o1 * o1 + o2 * o2)
             if dist <= eps:
                 a = np.float32(1)                     # the point itself
-            else:
-                a = np.float32(0)
-                limit = gamma * dist                  # |cos| > γ without dividing
-                for d in range(weight.shape[1]):
-                    w = weight[j, d]
-                    if w > 0 and abs(o0 * bin_unit[j, d, 0] + o1 * bin_unit[j, d, 1] +
-                                     o2 * bin_unit[j, d, 2]) > limit:
-                        a += w
+            else:                                     # |cos| > γ without dividing
+                a = _bin_alignment(weight, bin_unit, bin_length, j, o0, o1, o2,
+                                   gamma * dist)[0]
             total += a
             for c in range(coarse_feat.shape[1]):
                 mixed[i, c] += a * coarse_feat[j, c]
@@ -359,6 +360,7 @@ class AFIPostProcessor:
             _decode_kernel(fine.xyz.contiguous().numpy(), coarse.xyz.contiguous().numpy(),
                            nbr.numpy(), coarse.bin_weight.contiguous().numpy(),
                            coarse.bin_unit.contiguous().numpy(),
+                           coarse.bin_length.contiguous().numpy(),
                            coarse_feat.float().contiguous().numpy(), np.float32(self.gamma),
                            mixed, w_total)
             return _l1_normalise(torch.from_numpy(mixed) +

@@ -6,32 +6,47 @@ from torch import Tensor
 
 
 @numba.njit(cache=True, nogil=True)
+def _xy_grid(pts: np.ndarray, g: int):
+    """Bucket (N, 3) points into a g × g grid over their (x, y) extent (counting sort).
+
+    Returns lo_x, lo_y, size_x, size_y, ``first`` (g·g + 1,): the points of cell c = cx·g + cy
+    are ``order[first[c]:first[c + 1]]``, and ``order`` (N,).
+    """
+    n = pts.shape[0]
+    lo_x, lo_y = pts[:, 0].min(), pts[:, 1].min()
+    size_x = max((pts[:, 0].max() - lo_x) / g, 1e-6)
+    size_y = max((pts[:, 1].max() - lo_y) / g, 1e-6)
+    cell = np.empty(n, np.int64)
+    first = np.zeros(g * g + 1, np.int64)
+    for i in range(n):
+        cx = min(max(int((pts[i, 0] - lo_x) / size_x), 0), g - 1)
+        cy = min(max(int((pts[i, 1] - lo_y) / size_y), 0), g - 1)
+        cell[i] = cx * g + cy
+        first[cell[i] + 1] += 1
+    for c in range(g * g):
+        first[c + 1] += first[c]
+    order = np.empty(n, np.int64)
+    fill = first[:-1].copy()
+    for i in range(n):
+        order[fill[cell[i]]] = i
+        fill[cell[i]] += 1
+    return lo_x, lo_y, size_x, size_y, first, order
+
+
+@numba.njit(cache=True, nogil=True)
 def _fps_grid_kernel(xyz: np.ndarray, m: int, start: int) -> np.ndarray:
     """Exact FPS on CPU, pruned by an (x, y) grid of cells with bounding boxes.
 
     A new centre only visits the cells within the largest current distance of it (no point is
     farther from its nearest centre), and skips a cell whose box is farther than the cell's
-    own largest current distance: none of its points can move closer. Distances are float32 sums in the same
-    order as the torch path, and ties go to the lowest index, as ``argmax`` does, so both
-    paths pick the same points.
+    own largest current distance: none of its points can move closer. Distances are float32
+    sums in the same order as the torch path, and ties go to the lowest index, as ``argmax``
+    does, so both paths pick the same points.
     """
     n = xyz.shape[0]
     g = max(1, int(np.sqrt(n / 48.0)))  # ~48 points per cell
-    lo_x, lo_y = xyz[:, 0].min(), xyz[:, 1].min()
-    size_x = max((xyz[:, 0].max() - lo_x) / g, 1e-6)
-    size_y = max((xyz[:, 1].max() - lo_y) / g, 1e-6)
-    cell = np.empty(n, np.int64)
-    for i in range(n):
-        cx = min(int((xyz[i, 0] - lo_x) / size_x), g - 1)
-        cy = min(int((xyz[i, 1] - lo_y) / size_y), g - 1)
-        cell[i] = cx * g + cy
-    order = np.argsort(cell, kind='mergesort')          # points of a cell are contiguous
+    lo_x, lo_y, size_x, size_y, first, order = _xy_grid(xyz, g)
     num = g * g
-    first = np.zeros(num + 1, np.int64)
-    for i in range(n):
-        first[cell[i] + 1] += 1
-    for c in range(num):
-        first[c + 1] += first[c]
     box = np.empty((num, 6))
     for c in range(num):
         box[c, :3] = np.inf
@@ -130,23 +145,7 @@ def _grid_knn_kernel(ref: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
     """
     n, num_q = ref.shape[0], query.shape[0]
     g = max(1, int(np.sqrt(n / 2.0)))  # ~2 reference points per cell
-    lo_x, lo_y = ref[:, 0].min(), ref[:, 1].min()
-    size_x = max((ref[:, 0].max() - lo_x) / g, 1e-6)
-    size_y = max((ref[:, 1].max() - lo_y) / g, 1e-6)
-    cell = np.empty(n, np.int64)
-    first = np.zeros(g * g + 1, np.int64)
-    for i in range(n):
-        cx = min(max(int((ref[i, 0] - lo_x) / size_x), 0), g - 1)
-        cy = min(max(int((ref[i, 1] - lo_y) / size_y), 0), g - 1)
-        cell[i] = cx * g + cy
-        first[cell[i] + 1] += 1
-    for c in range(g * g):
-        first[c + 1] += first[c]
-    order = np.empty(n, np.int64)
-    fill = first[:-1].copy()
-    for i in range(n):
-        order[fill[cell[i]]] = i
-        fill[cell[i]] += 1
+    lo_x, lo_y, size_x, size_y, first, order = _xy_grid(ref, g)
     out = np.empty((num_q, k), np.int64)
     chunk = 512
     for b in numba.prange((num_q + chunk - 1) // chunk):
