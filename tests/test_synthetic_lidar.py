@@ -65,3 +65,62 @@ def test_every_evaluation_class_occurs_in_a_few_scenes():
     kitti_classes = {10, 11, 15, 18, 30, 31, 32, 40, 44, 48, 49, 50, 51, 70, 71, 72, 80, 81}
     assert kitti_classes <= kitti and kitti & {13, 20}  # + other-vehicle
     assert {1, 10, 13} <= nus  # ignored raw ids occur too (animal, debris, bicycle rack)
+
+
+def test_every_scene_holds_every_object_class():
+    """A short val split (2 scenes in the demo) must score every object class: each scene gets
+    the object kinds it lacks, in free lane / roadside room, with contiguous instance ids."""
+    from afov_plugin.synthetic.world import (ROADSIDE_KINDS, VEHICLE_KINDS, _WELL_OBSERVED_X,
+                                             _ensure_object_kinds, generate_scene)
+    for s in range(12):
+        scene = generate_scene(np.random.default_rng([3, s]))
+        kinds = [b.kind for b in scene.boxes]
+        assert set(VEHICLE_KINDS + ROADSIDE_KINDS) <= set(kinds)
+        ids = sorted({b.instance for b in scene.boxes})  # a vehicle's parts share its id
+        assert ids == list(range(1, len(ids) + 1))
+    # a complete scene is left as it is
+    before = [(b.kind, b.instance, tuple(b.center)) for b in scene.boxes]
+    _ensure_object_kinds(scene, np.random.default_rng(0), 4.0, 3.0, len(before) + 1)
+    assert [(b.kind, b.instance, tuple(b.center)) for b in scene.boxes] == before
+    # take the trucks, motorcycles (and riders) and cones away: they come back, once each
+    gone = ('truck', 'motorcycle', 'motorcyclist', 'traffic_cone')
+    scene.boxes = [b for b in scene.boxes if b.kind not in gone]
+    for i, b in enumerate(scene.boxes):
+        b.instance = i + 1
+    n = len(scene.boxes)
+    _ensure_object_kinds(scene, np.random.default_rng(1), 4.0, 3.0, n + 1)
+    added = scene.boxes[n:]
+    assert sorted(b.kind for b in added) == sorted(gone)
+    assert [b.instance for b in added] == list(range(n + 1, n + 5))
+    lo, hi = _WELL_OBSERVED_X
+    assert all(lo <= b.center[0] <= hi for b in added)
+    truck = next(b for b in added if b.kind == 'truck')
+    for b in scene.boxes[:n]:  # the truck's lane has room for it: no vehicle overlaps it
+        if b.kind in VEHICLE_KINDS and np.sign(b.center[1]) == np.sign(truck.center[1]):
+            assert abs(b.center[0] - truck.center[0]) >= (b.size[0] + truck.size[0]) / 2
+    rider = next(b for b in added if b.kind == 'motorcyclist')
+    bike = next(b for b in added if b.kind == 'motorcycle')
+    np.testing.assert_allclose(rider.center[:2], bike.center[:2])
+
+
+def test_vehicle_parts_fill_their_box_and_differ_in_shape():
+    from afov_plugin.synthetic.world import VEHICLE_PARTS, Box, vehicle_parts
+    size = np.array([8.0, 2.5, 3.2])
+    fill = {}
+    for kind in VEHICLE_PARTS:
+        box = Box(np.array([5.0, -3.0, 1.6]), size, 0.7, kind, 9, True)
+        parts = vehicle_parts(box)
+        assert all((p.kind, p.instance, p.moving, p.yaw) == (kind, 9, True, 0.7) for p in parts)
+        c, s = np.cos(-0.7), np.sin(-0.7)
+        for p in parts:  # every corner of every part lies inside the whole box
+            for dx in (-.5, .5):
+                for dy in (-.5, .5):
+                    lx, ly = p.center[0] - 5.0, p.center[1] + 3.0
+                    lx, ly = c * lx - s * ly, s * lx + c * ly
+                    x, y = lx + dx * p.size[0], ly + dy * p.size[1]
+                    assert abs(x) <= size[0] / 2 + 1e-9 and abs(y) <= size[1] / 2 + 1e-9
+            assert 0 <= p.center[2] - p.size[2] / 2 and p.center[2] + p.size[2] / 2 <= size[2]
+        fill[kind] = sum(np.prod(p.size) for p in parts) / np.prod(size)
+    assert vehicle_parts(Box(np.zeros(3), size, 0.0, 'barrier', 1)) != []
+    assert fill['bus'] > 0.9 > fill['truck'] and fill['trailer'] < 0.8
+    assert len({round(f, 3) for f in fill.values()}) == len(fill)  # shapes differ

@@ -6,6 +6,7 @@ against the pixels inside its projected bounding box, which keeps a 1600×900 vi
 import functools
 from typing import Dict, Optional, Tuple
 
+import numba
 import numpy as np
 
 from .raycast import KIND_NAMES, box_corners, cast_rays
@@ -94,22 +95,43 @@ def render_camera(scene: Scene, intrinsic: np.ndarray, cam2world: np.ndarray, wi
         return (vv * width + uu).reshape(-1)
 
     t, kind, inst, cos_inc = cast_rays(scene, origin, dirs, max_range, ray_subsets=pixels_of)
-    hit = kind >= 0
-    # shading on every pixel and one select (cheaper than masked gathers / scatters)
-    th = np.where(hit, t, 0).astype(np.float32)
-    pts = origin.astype(np.float32) + th[:, None] * dirs
-    texture = 0.85 + 0.15 * np.sin(pts[:, 0] * 3.1) * np.cos(pts[:, 1] * 2.3 + pts[:, 2] * 4.7)
-    shade = (0.55 + 0.45 * cos_inc.astype(np.float32)) * texture * np.exp(th / -400.0)
-    up = np.clip(dirs[:, 2], 0, 1)[:, None]
-    sky = _SKY_LOW + up * (_SKY_HIGH - _SKY_LOW)  # gradient from light to deeper blue
-    rgb = np.where(hit[:, None], _COLOR_TABLE[kind] * shade[:, None], sky)
-    if rng is not None:  # sensor noise: a random 64-row tile, repeated (i.i.d. is not needed)
-        tile = rng.standard_normal((64 * width, 3), dtype=np.float32) * 3.0
-        reps = -(-rgb.shape[0] // tile.shape[0])
-        rgb += np.tile(tile, (reps, 1))[:rgb.shape[0]]
-    depth = np.where(hit, t * unit[:, 2], np.inf)
+    # sensor noise: a random 64-row tile, repeated (i.i.d. is not needed)
+    noise = rng.standard_normal((64 * width, 3), dtype=np.float32) * 3.0 if rng is not None \
+        else np.zeros((1, 3), np.float32)
+    rgb, depth = _shade(t, kind, cos_inc.astype(np.float32), dirs, unit[:, 2],
+                        origin.astype(np.float32), _COLOR_TABLE, noise)
     shape = (height, width)
-    return dict(rgb=np.clip(rgb, 0, 255).astype(np.uint8).reshape(height, width, 3),
-                kind=kind.astype(np.int16).reshape(shape),
-                instance=inst.astype(np.int32).reshape(shape),
-                depth=depth.astype(np.float32).reshape(shape))
+    return dict(rgb=rgb.reshape(height, width, 3), kind=kind.astype(np.int16).reshape(shape),
+                instance=inst.astype(np.int32).reshape(shape), depth=depth.reshape(shape))
+
+
+@numba.njit(parallel=True, cache=True)
+def _shade(t, kind, cos_inc, dirs, unit_z, origin, colors, noise):  # pragma: no cover
+    """Per pixel: the hit surface's colour with incidence shading, a procedural texture and
+    distance fading, or the sky's gradient; plus the repeated noise tile. → rgb (N, 3) uint8,
+    depth (N,) float32 (camera z, inf = sky)."""
+    n = t.shape[0]
+    rgb = np.empty((n, 3), np.uint8)
+    depth = np.empty(n, np.float32)
+    m = noise.shape[0]
+    for i in numba.prange(n):
+        k = kind[i]
+        if k >= 0:
+            th = np.float32(t[i])
+            px = origin[0] + th * dirs[i, 0]
+            py = origin[1] + th * dirs[i, 1]
+            pz = origin[2] + th * dirs[i, 2]
+            texture = 0.85 + 0.15 * np.sin(px * 3.1) * np.cos(py * 2.3 + pz * 4.7)
+            shade = (0.55 + 0.45 * cos_inc[i]) * texture * np.exp(th / -400.0)
+            depth[i] = th * unit_z[i]
+        else:
+            up = min(max(dirs[i, 2], 0.0), 1.0)
+            depth[i] = np.inf
+        for c in range(3):
+            if k >= 0:
+                v = colors[k, c] * shade
+            else:
+                v = _SKY_LOW[c] + up * (_SKY_HIGH[c] - _SKY_LOW[c])
+            v += noise[i % m, c] if m > 1 else 0.0
+            rgb[i, c] = np.uint8(min(max(v, 0.0), 255.0))
+    return rgb, depth

@@ -155,9 +155,10 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
             y0 = road_half + walk
             ys = (y0, y0 + 5.0) if side > 0 else (-y0 - 5.0, -y0)
             scene.ground_patches.append((x, x + rng.uniform(10, 20), ys[0], ys[1], 'parking'))
-        if rng.random() < 0.35:  # a painted / kerbed traffic island in the road centre
-            scene.ground_patches.append((x + 22, x + 22 + rng.uniform(6, 12), -0.9, 0.9,
-                                         'other_ground'))
+        if rng.random() < 0.35:  # a traffic island in the road centre, kerbed 15 cm high
+            x0, x1 = x + 22, x + 22 + rng.uniform(6, 12)
+            scene.ground_patches.append((x0, x1, -0.9, 0.9, 'other_ground'))
+            add('other_ground', ((x0 + x1) / 2, 0.0, 0.075), (x1 - x0, 1.8, 0.15))
     # buildings, fences and vegetation behind the sidewalks
     for side in (-1, 1):
         x = x_lo
@@ -236,7 +237,46 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
             add(kind, (x, y, size[2] / 2), size, yaw=float(rng.uniform(0, np.pi)))
     # a child stream, so that scenes which already hold every object class stay as they were
     _ensure_object_kinds(scene, rng.spawn(1)[0], road_half, walk, inst)
+    scene.boxes = [part for box in scene.boxes for part in vehicle_parts(box)]
     return scene
+
+
+# Large vehicles as parts of their bounding box, so that their shapes tell them apart in 3D as
+# real ones do (as single boxes, bus / truck / trailer / construction vehicle differ only in
+# size ranges that overlap). Per part: (x0, x1, y0, y1, z0, z1) as fractions of the box's
+# length, width and height, x forward, z up from the ground.
+VEHICLE_PARTS = {
+    'car': [(-.5, .5, -.5, .5, .1, .55),           # body
+            (-.3, .2, -.45, .45, .55, 1.)],        # cabin
+    'truck': [(.28, .5, -.5, .5, .1, .8),          # cab, lower than the cargo box
+              (-.5, .25, -.5, .5, .3, 1.),         # cargo box on
+              (-.5, .28, -.35, .35, .1, .3)],      # the chassis
+    'bus': [(-.5, .5, -.5, .5, .08, 1.)],          # one long box, low clearance
+    'trailer': [(-.5, .5, -.5, .5, .35, 1.),       # raised cargo box over
+                (-.45, -.15, -.5, .5, 0., .35),    # the rear axles and
+                (.3, .36, -.4, .4, 0., .35)],      # the landing gear, open in between
+    'construction_vehicle': [(-.5, .5, -.5, .5, 0., .3),     # tracks
+                             (-.5, .05, -.5, .5, .3, .65),   # engine body
+                             (.05, .4, -.5, .1, .3, 1.),     # cab on one side
+                             (-.1, .5, .2, .45, .62, .85)],  # boom on the other
+}
+
+
+def vehicle_parts(box: Box) -> List[Box]:
+    """The parts of ``box`` (same kind, instance and motion) per :data:`VEHICLE_PARTS`, or
+    ``[box]`` for other kinds; ``box`` is a whole vehicle standing on the ground."""
+    if box.kind not in VEHICLE_PARTS:
+        return [box]
+    c, s = np.cos(box.yaw), np.sin(box.yaw)
+    parts = []
+    for x0, x1, y0, y1, z0, z1 in VEHICLE_PARTS[box.kind]:
+        lx, ly = (x0 + x1) / 2 * box.size[0], (y0 + y1) / 2 * box.size[1]
+        center = (box.center[0] + c * lx - s * ly, box.center[1] + s * lx + c * ly,
+                  (z0 + z1) / 2 * box.size[2])
+        size = ((x1 - x0) * box.size[0], (y1 - y0) * box.size[1], (z1 - z0) * box.size[2])
+        parts.append(Box(np.array(center), np.array(size), box.yaw, box.kind, box.instance,
+                         box.moving))
+    return parts
 
 
 # Each of these object kinds occurs in every scene, so that even a 2-scene val split scores
