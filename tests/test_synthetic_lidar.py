@@ -68,20 +68,28 @@ def test_every_evaluation_class_occurs_in_a_few_scenes():
 
 
 def test_every_scene_holds_every_object_class():
-    """A short val split (2 scenes in the demo) must score every object class: each scene gets
-    the object kinds it lacks, in free lane / roadside room, with contiguous instance ids."""
+    """With ``every_object_class`` a short val split scores every object class: each scene
+    gets the object kinds it lacks, in free lane / roadside room, with contiguous instance ids,
+    and keeps the objects it drew."""
     from afov_plugin.synthetic.world import (ROADSIDE_KINDS, VEHICLE_KINDS, _WELL_OBSERVED_X,
                                              _ensure_object_kinds, generate_scene)
+
+    def boxes(scene):
+        return [(b.kind, b.instance, tuple(b.center)) for b in scene.boxes]
+
+    wanted = set(VEHICLE_KINDS + ROADSIDE_KINDS)
     for s in range(12):
-        scene = generate_scene(np.random.default_rng([3, s]))
+        plain = generate_scene(np.random.default_rng([3, s]))  # the default: as drawn
+        scene = generate_scene(np.random.default_rng([3, s]), every_object_class=True)
         kinds = [b.kind for b in scene.boxes]
-        assert set(VEHICLE_KINDS + ROADSIDE_KINDS) <= set(kinds)
+        assert wanted <= set(kinds) and not wanted <= {b.kind for b in plain.boxes}
+        assert boxes(scene)[:len(plain.boxes)] == boxes(plain)  # drawn objects kept as they are
         ids = sorted({b.instance for b in scene.boxes})  # a vehicle's parts share its id
         assert ids == list(range(1, len(ids) + 1))
     # a complete scene is left as it is
-    before = [(b.kind, b.instance, tuple(b.center)) for b in scene.boxes]
+    before = boxes(scene)
     _ensure_object_kinds(scene, np.random.default_rng(0), 4.0, 3.0, len(before) + 1)
-    assert [(b.kind, b.instance, tuple(b.center)) for b in scene.boxes] == before
+    assert boxes(scene) == before
     # take the trucks, motorcycles (and riders) and cones away: they come back, once each
     gone = ('truck', 'motorcycle', 'motorcyclist', 'traffic_cone')
     scene.boxes = [b for b in scene.boxes if b.kind not in gone]

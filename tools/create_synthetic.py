@@ -32,20 +32,27 @@ def main() -> None:
     parser.add_argument('--azimuth-steps', type=int, default=None,
                         help='LiDAR columns per sweep (default: the sensor model\'s)')
     parser.add_argument('--no-images', action='store_true', help='SemanticKITTI: skip image_2')
+    parser.add_argument('--every-object-class', action='store_true',
+                        help='add to each scene the object classes its random draw left out')
+    parser.add_argument('--shaped-objects', action='store_true',
+                        help='cars and large vehicles built from parts; kerbed traffic islands')
     args = parser.parse_args()
+    scene_options = dict(every_object_class=args.every_object_class,
+                         shaped_objects=args.shaped_objects)
     start = time.time()
     if args.format == 'nuscenes':
         from afov_plugin.synthetic.lidar import NUSCENES_HDL32, LidarModel
         lidar = NUSCENES_HDL32 if args.azimuth_steps is None else LidarModel(
             **{**NUSCENES_HDL32.__dict__, 'azimuth_steps': args.azimuth_steps})
         tables = write_nuscenes(args.out, args.scenes, args.frames, args.seed,
-                                version=args.version, image_scale=args.image_scale, lidar=lidar)
+                                version=args.version, image_scale=args.image_scale, lidar=lidar,
+                                **scene_options)
         n = len(tables['sample'])
     else:
         n = len(write_semantickitti(args.out, args.scenes, args.frames, args.seed,
                                     azimuth_steps=args.azimuth_steps,
                                     with_images=not args.no_images,
-                                    image_scale=args.image_scale))
+                                    image_scale=args.image_scale, **scene_options))
     took = time.time() - start
     print(f'wrote {n} frames ({args.format}) to {args.out} in {took:.1f} s '
           f'({took / max(n, 1):.2f} s per frame)')

@@ -118,8 +118,10 @@ def write_nuscenes(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: in
                    version: str = 'v1.0-mini', image_scale: float = 1.0,
                    lidar: LidarModel = NUSCENES_HDL32, speed: float = 5.0,
                    sample_period_us: int = 500000, noise_ratio: float = 0.002,
-                   write_gt: bool = True) -> Dict[str, list]:
-    """Generate ``num_scenes`` scenes of ``frames`` key frames each; returns the tables."""
+                   write_gt: bool = True, **scene_options) -> Dict[str, list]:
+    """Generate ``num_scenes`` scenes of ``frames`` key frames each; returns the tables.
+    ``scene_options`` go to :func:`generate_scene` (``every_object_class``,
+    ``shaped_objects``)."""
     width = int(round(IMAGE_SIZE[0] * image_scale))
     height = int(round(IMAGE_SIZE[1] * image_scale))
     kind2nus = _kind_to_nuscenes()
@@ -145,7 +147,7 @@ def write_nuscenes(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: in
     base_time = 1533151603547590
     for s_idx, (scene_name, _) in enumerate(tqdm(names, desc='scenes')):
         rng = np.random.default_rng([seed, s_idx])
-        scene = generate_scene(rng)
+        scene = generate_scene(rng, **scene_options)
         log_tok = token('log', seed, scene_name)
         log_name = f'n008-2018-08-01-15-16-36-0400-{s_idx:04d}'
         tables['log'].append(dict(token=log_tok, logfile=log_name, vehicle='n008',

@@ -53,13 +53,14 @@ def camera2_to_lidar() -> np.ndarray:
 def write_semantickitti(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: int = 0,
                         lidar: LidarModel = KITTI_HDL64, frame_step: float = 1.0,
                         azimuth_steps: Optional[int] = None, with_images: bool = True,
-                        image_scale: float = 1.0) -> List[str]:
+                        image_scale: float = 1.0, **scene_options) -> List[str]:
     """Generate ``num_scenes`` sequences of ``frames`` scans under ``out_dir/sequences``.
 
     Labels use the raw ids, moving objects their moving ids (252-259). With ``with_images``
     each scan gets ``image_2/NNNNNN.png`` (KITTI's left colour camera, P2; ``image_scale`` < 1
     renders smaller images with P2 scaled alike) and the rendered per-pixel raw class /
     instance maps under ``synthetic_gt/XX/``.
+    ``scene_options`` go to :func:`generate_scene`.
     Returns the list of written ``velodyne/*.bin`` paths (relative to ``out_dir``).
     """
     import cv2
@@ -76,7 +77,7 @@ def write_semantickitti(out_dir: str, num_scenes: int = 2, frames: int = 10, see
     velo_to_cam = np.vstack([KITTI_TR, [0, 0, 0, 1]])
     for scene_idx, seq in enumerate(tqdm(sequence_ids(num_scenes), desc='sequences')):
         rng = np.random.default_rng([seed, scene_idx])
-        scene = generate_scene(rng)
+        scene = generate_scene(rng, **scene_options)
         seq_dir = os.path.join(out_dir, 'sequences', f'{seq:02d}')
         poses, times = [], []
         for f in range(frames):
