@@ -132,6 +132,6 @@ def _shade(t, kind, cos_inc, dirs, unit_z, origin, colors, noise):  # pragma: no
                 v = colors[k, c] * shade
             else:
                 v = _SKY_LOW[c] + up * (_SKY_HIGH[c] - _SKY_LOW[c])
-            v += noise[i % m, c] if m > 1 else 0.0
+            v += noise[i % m, c]
             rgb[i, c] = np.uint8(min(max(v, 0.0), 255.0))
     return rgb, depth

@@ -126,6 +126,20 @@ def ego_box(x: float, y: float, yaw: float) -> Box:
     return Box(c, EGO_SIZE.copy(), yaw, 'ego', 0)
 
 
+def object_size(rng: np.random.Generator, kind: str) -> np.ndarray:
+    """A random (dx, dy, dz) within the kind's size range."""
+    lo, hi = _OBJECT_SIZES[kind]
+    return rng.uniform(lo, hi)
+
+
+def rider(rng: np.random.Generator, vehicle: str, x: float, y: float,
+          vehicle_height: float) -> Tuple[str, Tuple[float, float, float], np.ndarray]:
+    """(kind, centre, size) of the rider sitting on a bicycle / motorcycle at (x, y)."""
+    size = np.array([0.6, 0.5, rng.uniform(0.8, 1.0)])
+    return ('bicyclist' if vehicle == 'bicycle' else 'motorcyclist',
+            (x, y, vehicle_height + size[2] / 2 - 0.3), size)
+
+
 def generate_scene(rng: np.random.Generator, length: float = 120.0,
                    every_object_class: bool = False, shaped_objects: bool = False) -> Scene:
     """A street of ``length`` metres along +x, starting at x = -30.
@@ -150,10 +164,6 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0,
         scene.boxes.append(Box(np.asarray(center, float), np.asarray(size, float), yaw, kind,
                                inst, moving))
         inst += 1
-
-    def obj_size(kind: str) -> np.ndarray:
-        lo, hi = _OBJECT_SIZES[kind]
-        return rng.uniform(lo, hi)
 
     # parking patches beside the sidewalk
     for x in np.arange(x_lo, x_hi, 40.0):
@@ -206,7 +216,7 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0,
     for x in np.arange(x_lo + 5, x_hi, rng.uniform(7, 11)):
         if rng.random() < 0.7:
             kind = str(rng.choice(vehicles))
-            size = obj_size(kind)
+            size = object_size(rng, kind)
             lane = rng.choice([-1, 1]) * road_half / 2
             if abs(lane) < 1.0 + size[1] / 2:
                 lane = np.sign(lane) * (1.0 + size[1] / 2) if lane else 1.0 + size[1] / 2
@@ -215,31 +225,29 @@ def generate_scene(rng: np.random.Generator, length: float = 120.0,
             cx = x + rng.uniform(-1, 1)
             add(kind, (cx, lane, size[2] / 2), size, yaw=yaw, moving=moving)
             if kind in ('bicycle', 'motorcycle'):
-                rider = np.array([0.6, 0.5, rng.uniform(0.8, 1.0)])
-                add('bicyclist' if kind == 'bicycle' else 'motorcyclist',
-                    (cx, lane, size[2] + rider[2] / 2 - 0.3), rider, yaw=yaw, moving=moving)
+                add(*rider(rng, kind, cx, lane, size[2]), yaw=yaw, moving=moving)
     for x in np.arange(x_lo, x_hi, rng.uniform(4, 8)):
         side = rng.choice([-1, 1])
         r = rng.random()
         if r < 0.45:
             kind = str(rng.choice(['pedestrian'] * 6 + ['child', 'construction_worker']))
-            size = obj_size(kind)
+            size = object_size(rng, kind)
             y = side * (road_half + rng.uniform(0.5, walk - 0.5))
             add(kind, (x, y, size[2] / 2), size, yaw=float(rng.uniform(0, np.pi)),
                 moving=bool(rng.random() < 0.5))
         elif r < 0.65:
             kind = str(rng.choice(['barrier', 'traffic_cone']))
-            size = obj_size(kind)
+            size = object_size(rng, kind)
             y = side * (road_half - rng.uniform(0.3, 1.0))
             add(kind, (x, y, size[2] / 2), size)
         elif r < 0.75:
             kind = str(rng.choice(['bicycle_rack', 'static_other']))
-            size = obj_size(kind)
+            size = object_size(rng, kind)
             y = side * (road_half + walk - rng.uniform(0.5, 1.2))
             add(kind, (x, y, size[2] / 2), size)
         elif r < 0.82:
             kind = str(rng.choice(['animal', 'debris']))
-            size = obj_size(kind)
+            size = object_size(rng, kind)
             y = side * (road_half + walk + rng.uniform(1.0, 5.0)) if kind == 'animal' else \
                 side * rng.uniform(0.5, road_half - 0.5)
             add(kind, (x, y, size[2] / 2), size, yaw=float(rng.uniform(0, np.pi)))
@@ -305,9 +313,6 @@ def _ensure_object_kinds(scene: Scene, rng: np.random.Generator, road_half: floa
     the ego observes well."""
     lo, hi = _WELL_OBSERVED_X
 
-    def size_of(kind: str) -> np.ndarray:
-        return rng.uniform(*_OBJECT_SIZES[kind])
-
     def new_box(kind: str, center, size, yaw: float, moving: bool) -> Box:
         nonlocal inst
         inst += 1
@@ -318,7 +323,7 @@ def _ensure_object_kinds(scene: Scene, rng: np.random.Generator, road_half: floa
     for kind in VEHICLE_KINDS:
         if kind in present:
             continue
-        size = size_of(kind)
+        size = object_size(rng, kind)
         lane = max(road_half / 2, 1.0 + size[1] / 2)
         spots = []  # (side, x) where the lane is free for this vehicle plus 1 m either way
         for side in (-1.0, 1.0):
@@ -328,8 +333,8 @@ def _ensure_object_kinds(scene: Scene, rng: np.random.Generator, road_half: floa
             start = lo
             for a, b in ends + [(hi, hi)]:
                 if a - start >= size[0] + 2.0:
-                    spots.append((side, rng.uniform(start + 1.0 + size[0] / 2,
-                                                     a - 1.0 - size[0] / 2)))
+                    half = 1.0 + size[0] / 2
+                    spots.append((side, rng.uniform(start + half, a - half)))
                 start = max(start, b)
         side, cx = spots[rng.integers(len(spots))] if spots else \
             (rng.choice([-1.0, 1.0]), rng.uniform(lo, hi))
@@ -337,10 +342,8 @@ def _ensure_object_kinds(scene: Scene, rng: np.random.Generator, road_half: floa
             bool(rng.random() < 0.5)
         scene.boxes.append(new_box(kind, (cx, side * lane, size[2] / 2), size, yaw, moving))
         if kind in ('bicycle', 'motorcycle'):
-            rider = np.array([0.6, 0.5, rng.uniform(0.8, 1.0)])
-            scene.boxes.append(new_box('bicyclist' if kind == 'bicycle' else 'motorcyclist',
-                                       (cx, side * lane, size[2] + rider[2] / 2 - 0.3), rider,
-                                       yaw, moving))
+            scene.boxes.append(new_box(*rider(rng, kind, cx, side * lane, size[2]), yaw,
+                                       moving))
         present.add(kind)
     for kind in ROADSIDE_KINDS:
         if kind in present:
@@ -350,7 +353,7 @@ def _ensure_object_kinds(scene: Scene, rng: np.random.Generator, road_half: floa
                  and abs(b.center[1]) < road_half + walk]
         xs = rng.uniform(lo, hi, 32)
         x = xs[np.argmax([min((abs(x - t) for t in taken), default=np.inf) for x in xs])]
-        size = size_of(kind)
+        size = object_size(rng, kind)
         if kind == 'pedestrian':
             y = side * (road_half + rng.uniform(0.5, walk - 0.5))
         else:
