@@ -8,7 +8,7 @@ _base_ = [
 ]
 
 model = dict(
-    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.1, 0.1, 0.1])),
+    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.2, 0.2, 0.2])),
     backbone=dict(base_channels=16, encoder_channels=[16, 32, 64, 128],
                   decoder_channels=[128, 64, 48, 48]),
     # class-balanced CE (weights from a running estimate of the pseudo-label frequencies) so
