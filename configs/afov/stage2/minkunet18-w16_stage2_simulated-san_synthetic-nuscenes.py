@@ -7,6 +7,9 @@ _base_ = [
     '../../_base_/default_runtime.py',
 ]
 
+# 0.2 m voxels (the real-nuScenes configs keep the reference's 0.1 m): the width-16 net's
+# receptive field doubles and an iteration is 1.5x cheaper on CPU; at 1000 iterations this
+# gave +3 to +4 mIoU for the student and the supervised model on two synthetic worlds.
 model = dict(
     data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.2, 0.2, 0.2])),
     backbone=dict(base_channels=16, encoder_channels=[16, 32, 64, 128],

@@ -8,7 +8,7 @@ _base_ = [
     '../../_base_/default_runtime.py',
 ]
 
-model = dict(
+model = dict(  # voxels as the stage-2 config it initialises
     data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.2, 0.2, 0.2])),
     backbone=dict(base_channels=16, encoder_channels=[16, 32, 64, 128],
                   decoder_channels=[128, 64, 48, 48]),
