@@ -101,3 +101,42 @@ def test_batch_of_two_and_empty_scan_error():
     import pytest
     with pytest.raises(ValueError, match='empty point cloud'):
         pre.voxelize([torch.zeros(0, 4)], [_sample(torch.zeros(0, 4))])
+
+
+def test_flat_scan_is_shifted_so_the_spconv_minkunet_runs(repo_root):
+    """A scan less than 16 voxels high crashed mmdet3d's spconv MinkUNet (spatial shape =
+    largest coordinate + 1, downsampled to 0); its grid is now shifted by 16 along that axis."""
+    import copy
+    import os.path as osp
+    from mmengine.config import Config
+    from mmdet3d.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    rng = np.random.default_rng(5)
+    xyz = rng.uniform(-10, 10, (3000, 3))
+    xyz[:, 2] = rng.uniform(-1.7, 1.0, 3000)  # 2.7 m high: 14 voxels of 0.2 m
+    pts = torch.from_numpy(np.concatenate([xyz, rng.random((3000, 1))], 1)).float()
+    pre = _build()
+    out = pre.voxelize([pts], [_sample(pts)])
+    coors = out['coors'][:, 1:]
+    plain = torch.round(pts[:, :3] / 0.2).int()
+    plain -= plain.min(0)[0]
+    assert plain[:, 2].max() + 1 < 16 and plain[:, :2].max(0)[0].min() + 1 >= 16
+    first, _ = unique_voxels(plain)
+    assert torch.equal(coors[:, :2], plain[first][:, :2])  # wide axes untouched
+    assert torch.equal(coors[:, 2], plain[first][:, 2] + 16)  # short axis shifted by 16
+    cfg = Config.fromfile(osp.join(
+        repo_root, 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'))
+    model = MODELS.build(copy.deepcopy(cfg.model)).eval()
+    assert model.data_preprocessor.min_grid_extent == 16
+    data = model.data_preprocessor(dict(inputs=dict(points=[pts]), data_samples=[_sample(pts)]),
+                                   training=False)
+    with torch.no_grad():
+        pred = model(**data, mode='predict')[0].pred_pts_seg.pts_semantic_mask
+    assert pred.shape == (3000, ) and int(pred.min()) >= 0 and int(pred.max()) < 16
+    pre_off = _build()
+    pre_off.min_grid_extent = 1  # the previous behaviour: no shift, and the backbone refuses it
+    data = pre_off(dict(inputs=dict(points=[pts]), data_samples=[_sample(pts)]), training=False)
+    import pytest
+    with pytest.raises(RuntimeError, match='spatial shape'):
+        with torch.no_grad():
+            model.backbone(data['inputs']['voxels']['voxels'], data['inputs']['voxels']['coors'])

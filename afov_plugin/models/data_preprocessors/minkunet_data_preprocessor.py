@@ -10,6 +10,12 @@ training its ``point2voxel_map`` still points at the voxels that were dropped
 - a voxel's feature is its **first** point (same as ``np.unique(return_index=True)``);
 - ``voxel_semantic_mask`` is the first point's label; so is ``voxel_pseudo_label`` when the
   samples carry ``pts_pseudo_label``.
+
+One addition: mmdet3d's spconv ``MinkUNetBackbone`` sets the spatial shape to the largest
+voxel coordinate + 1, and spconv refuses a shape that its four stride-2 stages bring down to 0,
+so a flat scan (less than 16 voxels of height: 3.2 m at 0.2 m voxels) crashed. Along an axis
+where a scan spans fewer than ``min_grid_extent`` voxels, its coordinates are shifted by
+``min_grid_extent`` (a power of two, so every stride-2 grouping stays the same).
 """
 from typing import Dict, List, Tuple
 
@@ -77,6 +83,12 @@ class AFOVMinkUNetDataPreprocessor(Det3DDataPreprocessor):
     ``gt_pts_seg.voxel_<name>`` ((M,) long, the first point's label).
     """
 
+    def __init__(self, *args, min_grid_extent: int = 16, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        assert min_grid_extent > 0 and min_grid_extent & (min_grid_extent - 1) == 0, \
+            f'min_grid_extent must be a power of two, got {min_grid_extent}'
+        self.min_grid_extent = min_grid_extent
+
     @torch.no_grad()
     def voxelize(self, points: List[Tensor], data_samples: SampleList) -> Dict[str, Tensor]:
         if self.voxel_type != 'minkunet':
@@ -89,6 +101,8 @@ class AFOVMinkUNetDataPreprocessor(Det3DDataPreprocessor):
                                  f'({data_sample.metainfo.get("lidar_path", "unknown file")})')
             res_coors = torch.round(res[:, :3] / voxel_size).int()
             res_coors -= res_coors.min(0)[0]
+            short = res_coors.max(0)[0] + 1 < self.min_grid_extent
+            res_coors[:, short] += self.min_grid_extent
             first_index, point2voxel_map = unique_voxels(res_coors)
             if self.training and self.max_voxels is not None:
                 first_index, point2voxel_map = subsample_voxels(
