@@ -113,7 +113,7 @@ def test_flat_scan_is_shifted_so_the_spconv_minkunet_runs(repo_root):
     register_all_modules(init_default_scope=True)
     rng = np.random.default_rng(5)
     xyz = rng.uniform(-10, 10, (3000, 3))
-    xyz[:, 2] = rng.uniform(-1.7, 1.0, 3000)  # 2.7 m high: 14 voxels of 0.2 m
+    xyz[:, 2] = rng.uniform(-0.5, 0.5, 3000)  # 1 m high: 11 voxels of 0.1 m, 6 of 0.2 m
     pts = torch.from_numpy(np.concatenate([xyz, rng.random((3000, 1))], 1)).float()
     pre = _build()
     out = pre.voxelize([pts], [_sample(pts)])

@@ -13,7 +13,7 @@ training its ``point2voxel_map`` still points at the voxels that were dropped
 
 One addition: mmdet3d's spconv ``MinkUNetBackbone`` sets the spatial shape to the largest
 voxel coordinate + 1, and spconv refuses a shape that its four stride-2 stages bring down to 0,
-so a flat scan (less than 16 voxels of height: 3.2 m at 0.2 m voxels) crashed. Along an axis
+so a flat scan (less than 16 voxels of height: 1.6 m at 0.1 m voxels) crashed. Along an axis
 where a scan spans fewer than ``min_grid_extent`` voxels, its coordinates are shifted by
 ``min_grid_extent`` (a power of two, so every stride-2 grouping stays the same).
 """
