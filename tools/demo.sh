@@ -44,6 +44,7 @@ if [[ -n "${AFOV_DEMO_VOXEL:-}" ]]; then
 fi
 OPTS=(--data-root "$DATA")
 CACHE_OPTS=("teacher_cache_dir=$CACHE_REL" "teacher.profile=$PROFILE")
+STAGE2_CACHE=("${CACHE_OPTS[@]}" "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL")
 if [[ "${AFOV_DEMO_FRESH:-0}" == 1 ]]; then rm -rf "$DATA" "$WORK"; fi
 mkdir -p "$WORK"
 
@@ -60,8 +61,7 @@ echo "[demo] 4: caching the simulated $PROFILE teacher"
 $PY tools/cache_teacher.py "$STAGE2" "${OPTS[@]}" --report "$WORK/cache_report.json" \
   --cfg-options "${CACHE_OPTS[@]}"
 $PY tools/pseudo_label_report.py "$STAGE2" "${OPTS[@]}" --split val \
-  --out "$WORK/pseudo_labels_val.json" --cfg-options "${CACHE_OPTS[@]}" \
-  "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL"
+  --out "$WORK/pseudo_labels_val.json" --cfg-options "${STAGE2_CACHE[@]}"
 
 schedule() {  # iters -> cfg-options of an iteration-based schedule of that length
   echo "train_cfg.max_iters=$1" "default_hooks.checkpoint.interval=$1" \
@@ -98,8 +98,7 @@ wait_for() {  # marker lane_pid: wait until the other lane wrote marker; fail if
 # Two lanes of steps. lane_b's first step is TMP, which lane_a's TMP -> stage 2 waits for.
 lane_a() {
   say "5-6: stage 2 (annotation-free) student"
-  train student "$STAGE2" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}" \
-    "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL"
+  train student "$STAGE2" "$ITERS" "${VAL[@]}" "${STAGE2_CACHE[@]}"
   evaluate student "$STAGE2" "$WORK/student/iter_$ITERS.pth" --show-dir "$WORK/student/pictures"
   say "6b: the student with AFI post-processing inline (test_cfg.postprocess)"
   evaluate student_afi "$AFI" "$WORK/student/iter_$ITERS.pth" \
@@ -107,8 +106,7 @@ lane_a() {
   [[ "$WITH_TMP" == 1 ]] || return 0
   wait_for "$WORK/tmp/done" "$LANE_B_PID"
   say "10: stage 2 initialised from TMP"
-  train tmp_student "$STAGE2_TMP" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}" \
-    "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL" "load_from=$TMP_CKPT"
+  train tmp_student "$STAGE2_TMP" "$ITERS" "${VAL[@]}" "${STAGE2_CACHE[@]}" "load_from=$TMP_CKPT"
   evaluate tmp_student "$STAGE2" "$WORK/tmp_student/iter_$ITERS.pth"
   say "11: 1 % labelled scans, random init"
   train finetune_1pct_random "$FINETUNE" "$FT_ITERS" "${FT_VAL[@]}"
@@ -153,9 +151,15 @@ if (( JOBS > 1 )); then
   LANE_B_PID=$!
   lane_a > "$WORK/lane_a.log" 2>&1 &
   LANE_A_PID=$!
+  join_lane() {  # letter pid: wait for the lane; on failure show its log's end
+    wait "$2" && return 0
+    echo "[demo] lane $1 failed; end of $WORK/lane_$1.log:"
+    tail -n 30 "$WORK/lane_$1.log"
+    return 1
+  }
   FAILED=0
-  wait "$LANE_A_PID" || { echo "[demo] lane a failed; end of $WORK/lane_a.log:"; tail -n 30 "$WORK/lane_a.log"; FAILED=1; }
-  wait "$LANE_B_PID" || { echo "[demo] lane b failed; end of $WORK/lane_b.log:"; tail -n 30 "$WORK/lane_b.log"; FAILED=1; }
+  join_lane a "$LANE_A_PID" || FAILED=1
+  join_lane b "$LANE_B_PID" || FAILED=1
   (( FAILED == 0 )) || exit 1
 else
   LANE_B_PID=$$
