@@ -20,7 +20,8 @@ bash tools/setup_env.sh
 PY=.venv/bin/python
 START=$(date +%s)
 DATA=${AFOV_DEMO_DATA:-data/synthetic_nuscenes}
-WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo}
+# another voxel size gets its own work dir, so a rerun never reuses checkpoints of the other
+WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo${AFOV_DEMO_VOXEL:+_voxel$AFOV_DEMO_VOXEL}}
 SCENES=${AFOV_DEMO_SCENES:-10}
 FRAMES=${AFOV_DEMO_FRAMES:-16}
 ITERS=${AFOV_DEMO_ITERS:-1000}
