@@ -33,15 +33,18 @@ def run_tool(args, cwd=ROOT, timeout=900) -> subprocess.CompletedProcess:
     return proc
 
 
+NUS_VERSION = 'v1.0-trainval'  # the synthetic configs' version folder, as tools/demo.sh
+
+
 @pytest.fixture(scope='session')
 def tiny_nuscenes(tmp_path_factory) -> str:
-    """A tiny synthetic nuScenes-lidarseg set (v1.0-mini names, 2 scenes × 2 key frames,
-    images at 1/4 scale) with info pkls."""
+    """A tiny synthetic nuScenes-lidarseg set (v1.0-trainval names, 2 scenes × 2 key frames:
+    1 train + 1 val, images at 1/4 scale) with info pkls."""
     from afov_plugin.converters import create_nuscenes_infos
     from afov_plugin.synthetic.nuscenes_writer import write_nuscenes
     root = str(tmp_path_factory.mktemp('nus'))
-    write_nuscenes(root, num_scenes=2, frames=2, seed=3, image_scale=0.25)
-    create_nuscenes_infos(root, root, version='v1.0-mini')
+    write_nuscenes(root, num_scenes=2, frames=2, seed=3, image_scale=0.25, version=NUS_VERSION)
+    create_nuscenes_infos(root, root, version=NUS_VERSION)
     return root
 
 

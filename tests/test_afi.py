@@ -175,6 +175,24 @@ def test_ground_handling_keeps_inliers_on_flat_classes():
     assert (out[road & ~ego] == 10).float().mean() > 0.99
 
 
+def test_ground_refit_keeps_far_ground_points_in_a_thin_band():
+    """Range noise tilts a plane through three near points: far ground drops out of a 0.1 m
+    band. The least-squares refit (``refit=True``) brings it back; the reference does not."""
+    g = torch.Generator().manual_seed(1)
+    xy = torch.rand(20000, 2, generator=g) * 80 - 40
+    z = torch.full((20000, 1), -1.84) + torch.randn(20000, 1, generator=g) * 0.03
+    xyz = torch.cat([xy, z], 1)
+    far = xy.norm(dim=1) > 25
+    got = {}
+    for refit in (False, True):
+        afi = AFIPostProcessor(num_classes=16, ground=dict(
+            inlier_dist=0.1, iterations=16, refit=refit, flat_classes=[10, 11, 12, 13]))
+        inliers, _ = afi._ground_and_ego(xyz, torch.Generator().manual_seed(0))
+        got[refit] = inliers[far].float().mean().item()
+    assert got[True] > 0.99                     # 0.1 m = 3.3 sigma of the noise
+    assert got[False] < got[True] - 0.02        # the tilted triplet plane loses far ground
+
+
 def test_covering_follows_the_distance_law():
     n = 20000
     xyz = torch.zeros(n, 3)

@@ -8,18 +8,19 @@ from mmdet3d.utils import register_all_modules
 import afov_plugin  # noqa: F401
 from afov_plugin.datasets import NUSCENES_LIDARSEG_MAPPING
 from afov_plugin.datasets.transforms import project_points
+from conftest import NUS_VERSION
 
 
 def _devkit(root):
     from nuscenes import NuScenes
-    return NuScenes('v1.0-mini', root, verbose=False)
+    return NuScenes(NUS_VERSION, root, verbose=False)
 
 
 def test_devkit_loads_the_set_and_its_lidarseg(tiny_nuscenes):
     nusc = _devkit(tiny_nuscenes)
     assert len(nusc.scene) == 2 and len(nusc.sample) == 4
     from nuscenes.utils import splits
-    assert {s['name'] for s in nusc.scene} <= set(splits.mini_train + splits.mini_val)
+    assert {s['name'] for s in nusc.scene} <= set(splits.train + splits.val)
     sample = nusc.sample[0]
     assert set(sample['data']) == {'LIDAR_TOP', 'CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_BACK_RIGHT',
                                    'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_FRONT_LEFT'}
@@ -146,7 +147,7 @@ def test_nuscenes_seg_dataset_loads_points_labels_and_cameras(tiny_nuscenes):
     ds = DATASETS.build(dict(
         type='NuScenesSegDataset', data_root=tiny_nuscenes + '/',
         ann_file='nuscenes_infos_train.pkl',
-        data_prefix=dict(pts='samples/LIDAR_TOP', pts_semantic_mask='lidarseg/v1.0-mini',
+        data_prefix=dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{NUS_VERSION}',
                          **{c: f'samples/{c}' for c in ['CAM_FRONT', 'CAM_FRONT_RIGHT',
                                                         'CAM_FRONT_LEFT', 'CAM_BACK',
                                                         'CAM_BACK_LEFT', 'CAM_BACK_RIGHT']}),
@@ -168,3 +169,21 @@ def test_nuscenes_seg_dataset_loads_points_labels_and_cameras(tiny_nuscenes):
     assert item['points'].shape[0] == raw.shape[0]
     assert all(osp.isfile(v['img_path']) for v in item['images'].values())
     assert item['pts_cam'].shape == (raw.shape[0], )
+
+
+def test_scene_names_follow_the_real_splits_one_in_five_in_val():
+    """The demo's 20 trainval scenes: 16 real train names + 4 real val names (every fifth);
+    v1.0-mini: its own 8 + 2 names, and more scenes than it has is an error naming the fix."""
+    import pytest
+    from nuscenes.utils import splits
+
+    from afov_plugin.synthetic.nuscenes_writer import scene_names
+    names = scene_names('v1.0-trainval', 20)
+    val = [i for i, (_, split) in enumerate(names) if split == 'val']
+    assert val == [4, 9, 14, 19]
+    assert [n for n, s in names if s == 'train'] == splits.train[:16]
+    assert [n for n, s in names if s == 'val'] == splits.val[:4]
+    mini = scene_names('v1.0-mini', 10)
+    assert sorted(n for n, _ in mini) == sorted(splits.mini_train + splits.mini_val)
+    with pytest.raises(ValueError, match='v1.0-trainval'):
+        scene_names('v1.0-mini', 11)

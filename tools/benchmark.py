@@ -140,7 +140,8 @@ def bench_pairing(root):
     from afov_plugin.datasets.transforms import (PointPixelPairing, PseudoLabelsAndSuperpoints,
                                                  point_regions, project_points)
     from afov_plugin.teachers import TeacherCache, image_key
-    nusc = NuScenes('v1.0-mini', root, verbose=False)
+    version = next(v for v in ('v1.0-trainval', 'v1.0-mini') if osp.isdir(osp.join(root, v)))
+    nusc = NuScenes(version, root, verbose=False)
     info = frame_info(root)
     sample = nusc.get('sample', info['token'])
     pts = np.fromfile(osp.join(root, 'samples/LIDAR_TOP', info['lidar_points']['lidar_path']),

@@ -1,7 +1,8 @@
 """Generate the synthetic driving world in a real dataset layout.
 
 Examples:
-  python tools/create_synthetic.py --format nuscenes --out data/synthetic_nuscenes --scenes 10
+  python tools/create_synthetic.py --format nuscenes --out data/synthetic_nuscenes --scenes 20 \
+      --version v1.0-trainval --frames 16 --image-scale 0.5     # the demo's set
   python tools/create_synthetic.py --format semantickitti --out data/synthetic_semantickitti
 """
 import argparse

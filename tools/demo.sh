@@ -7,12 +7,13 @@
 #   6b. the student with AFI inline           9. TMP pretraining   10. stage 2 from TMP
 #   11. 1 % fine-tuning (random / TMP init) and linear probing of TMP
 # Reruns reuse the data, the cache and finished trainings (AFOV_DEMO_FRESH=1 redoes all).
-# Sizes: AFOV_DEMO_SCENES (10, v1.0-mini names: 8 train + 2 val), AFOV_DEMO_FRAMES (16),
-# AFOV_DEMO_ITERS (1000), AFOV_DEMO_TMP_ITERS (600), AFOV_DEMO_FINETUNE_ITERS (300),
+# Sizes: AFOV_DEMO_SCENES (20, v1.0-trainval names: 16 train + 4 val), AFOV_DEMO_FRAMES (16),
+# AFOV_DEMO_ITERS (1000), AFOV_DEMO_TMP_ITERS (600), AFOV_DEMO_TMP_STUDENT_ITERS (600: stage 2
+# from the TMP init), AFOV_DEMO_FINETUNE_ITERS (300),
 # AFOV_DEMO_IMAGE_SCALE (0.5), AFOV_DEMO_PROFILE (san), AFOV_DEMO_SEED; AFOV_DEMO_TMP=0 skips
 # the TMP part (steps 9-11), about halving the time. AFOV_DEMO_JOBS (2): trainings run in
-# two lanes side by side (1: one after the other, output on the terminal). AFOV_DEMO_VOXEL=0.2:
-# 0.2 m voxels (faster; see README for what it changes).
+# two lanes side by side (1: one after the other, output on the terminal). AFOV_DEMO_VOXEL=0.1:
+# every model on the reference's 0.1 m voxels instead of the configs' 0.2 m (README).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -22,13 +23,15 @@ START=$(date +%s)
 DATA=${AFOV_DEMO_DATA:-data/synthetic_nuscenes}
 # another voxel size gets its own work dir, so a rerun never reuses checkpoints of the other
 WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo${AFOV_DEMO_VOXEL:+_voxel$AFOV_DEMO_VOXEL}}
-SCENES=${AFOV_DEMO_SCENES:-10}
+SCENES=${AFOV_DEMO_SCENES:-20}
 FRAMES=${AFOV_DEMO_FRAMES:-16}
 ITERS=${AFOV_DEMO_ITERS:-1000}
 TMP_ITERS=${AFOV_DEMO_TMP_ITERS:-600}
+TMP_STUDENT_ITERS=${AFOV_DEMO_TMP_STUDENT_ITERS:-600}
 FT_ITERS=${AFOV_DEMO_FINETUNE_ITERS:-300}
 SCALE=${AFOV_DEMO_IMAGE_SCALE:-0.5}
 PROFILE=${AFOV_DEMO_PROFILE:-san}
+VERSION=v1.0-trainval  # the synthetic configs' version folder
 SEED=${AFOV_DEMO_SEED:-0}
 JOBS=${AFOV_DEMO_JOBS:-2}
 STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py
@@ -39,7 +42,7 @@ STAGE2_TMP=configs/afov/stage2/minkunet18-w16_stage2-from-tmp_simulated-san_synt
 FINETUNE=configs/afov/downstream/minkunet18-w16_finetune-1pct_synthetic-nuscenes.py
 PROBE=configs/afov/downstream/minkunet18-w16_linear-probe_synthetic-nuscenes.py
 CACHE_REL=teacher_cache/simulated-$PROFILE
-VOXEL_OPTS=()  # AFOV_DEMO_VOXEL=0.2: every model on 0.2 m voxels instead of the configs' 0.1 m
+VOXEL_OPTS=()  # AFOV_DEMO_VOXEL=0.1: every model on 0.1 m voxels instead of the configs' 0.2 m
 if [[ -n "${AFOV_DEMO_VOXEL:-}" ]]; then
   VOXEL_OPTS=("model.data_preprocessor.voxel_layer.voxel_size=[$AFOV_DEMO_VOXEL,$AFOV_DEMO_VOXEL,$AFOV_DEMO_VOXEL]")
 fi
@@ -50,10 +53,15 @@ if [[ "${AFOV_DEMO_FRESH:-0}" == 1 ]]; then rm -rf "$DATA" "$WORK"; fi
 mkdir -p "$WORK"
 
 echo "[demo] 1-3: synthetic nuScenes set in $DATA"
+if [[ -d "$DATA" && ! -d "$DATA/$VERSION" ]]; then
+  echo "[demo] $DATA is not a $VERSION set (an older demo wrote it): move it away or set" \
+    "AFOV_DEMO_FRESH=1 to generate it again"
+  exit 1
+fi
 if [[ ! -f "$DATA/nuscenes_infos_val.pkl" ]]; then
   $PY tools/create_synthetic.py --format nuscenes --out "$DATA" --scenes "$SCENES" \
-    --frames "$FRAMES" --image-scale "$SCALE" --seed "$SEED"
-  $PY tools/create_data.py nuscenes --root-path "$DATA" --out-dir "$DATA" --version v1.0-mini
+    --frames "$FRAMES" --image-scale "$SCALE" --seed "$SEED" --version "$VERSION"
+  $PY tools/create_data.py nuscenes --root-path "$DATA" --out-dir "$DATA" --version "$VERSION"
 else
   echo "[demo] reusing $DATA"
 fi
@@ -107,8 +115,9 @@ lane_a() {
   [[ "$WITH_TMP" == 1 ]] || return 0
   wait_for "$WORK/tmp/done" "$LANE_B_PID"
   say "10: stage 2 initialised from TMP"
-  train tmp_student "$STAGE2_TMP" "$ITERS" "${VAL[@]}" "${STAGE2_CACHE[@]}" "load_from=$TMP_CKPT"
-  evaluate tmp_student "$STAGE2" "$WORK/tmp_student/iter_$ITERS.pth"
+  train tmp_student "$STAGE2_TMP" "$TMP_STUDENT_ITERS" "train_cfg.val_interval=$TMP_STUDENT_ITERS" \
+    "${STAGE2_CACHE[@]}" "load_from=$TMP_CKPT"
+  evaluate tmp_student "$STAGE2" "$WORK/tmp_student/iter_$TMP_STUDENT_ITERS.pth"
   say "11: 1 % labelled scans, random init"
   train finetune_1pct_random "$FINETUNE" "$FT_ITERS" "${FT_VAL[@]}"
   evaluate finetune_1pct_random "$FINETUNE" "$WORK/finetune_1pct_random/iter_$FT_ITERS.pth"
@@ -169,4 +178,5 @@ else
 fi
 
 $PY tools/summarize_demo.py --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
-  --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --tmp-iters "$TMP_ITERS" --start "$START"
+  --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --tmp-iters "$TMP_ITERS" \
+  --tmp-student-iters "$TMP_STUDENT_ITERS" --start "$START"

@@ -31,8 +31,11 @@ def main() -> None:
     parser.add_argument('--cache-dir', required=True)
     parser.add_argument('--iters', type=int, required=True)
     parser.add_argument('--tmp-iters', type=int, required=True)
+    parser.add_argument('--tmp-student-iters', type=int,
+                        help='iterations of stage 2 from the TMP init (default: --iters)')
     parser.add_argument('--start', type=float, required=True)
     args = parser.parse_args()
+    tmp_student_iters = args.tmp_student_iters or args.iters
     pl = json.load(open(osp.join(args.work_dir, 'pseudo_labels_val.json')))
     student = test_metrics(osp.join(args.work_dir, 'student', 'test'))
     supervised = test_metrics(osp.join(args.work_dir, 'supervised', 'test'))
@@ -57,7 +60,7 @@ def main() -> None:
         data_root=args.data_root, cache_dir=args.cache_dir,
         student_checkpoint=osp.join(args.work_dir, 'student', f'iter_{args.iters}.pth'),
         supervised_checkpoint=osp.join(args.work_dir, 'supervised', f'iter_{args.iters}.pth'),
-        config=args.config, seconds=round(time.time() - args.start, 1))
+        config=args.config, iters=args.iters, seconds=round(time.time() - args.start, 1))
     summary['student_over_teacher_projection'] = round(
         summary['student_miou'] - summary['teacher_projection_miou'], 2)
     summary['student_over_supervised'] = round(
@@ -70,7 +73,10 @@ def main() -> None:
             finetune_1pct_miou_random_init=pct(tmp['finetune_1pct_random']['miou']),
             finetune_1pct_miou_tmp_init=pct(tmp['finetune_1pct_tmp']['miou']),
             linear_probe_miou_tmp_init=pct(tmp['linear_probe_tmp']['miou']),
-            tmp_checkpoint=osp.join(args.work_dir, 'tmp', f'iter_{args.tmp_iters}.pth'))
+            tmp_checkpoint=osp.join(args.work_dir, 'tmp', f'iter_{args.tmp_iters}.pth'),
+            tmp_student_iters=tmp_student_iters,
+            tmp_student_checkpoint=osp.join(args.work_dir, 'tmp_student',
+                                            f'iter_{tmp_student_iters}.pth'))
         summary['tmp_student_over_student'] = round(
             summary['tmp_student_miou'] - summary['student_miou'], 2)
         summary['finetune_1pct_tmp_over_random'] = round(

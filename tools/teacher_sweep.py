@@ -2,7 +2,7 @@
 cache the teacher, report its pseudo-labels, train stage 2 and evaluate the student.
 
   python tools/teacher_sweep.py [--profiles san catseg fcclip maskclip] [--seeds 0 1]
-      [--iters 1000] [--scenes 10] [--frames 16] [--work-dir work_dirs/teacher_sweep]
+      [--iters 1000] [--scenes 20] [--frames 16] [--work-dir work_dirs/teacher_sweep]
 
 Seed 0 reuses the demo's set (data/synthetic_nuscenes) when it exists; other seeds generate
 data/synthetic_nuscenes_seed<S>. Writes <work-dir>/sweep.json, sweep.md (table) and sweep.png
@@ -23,6 +23,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from afov_plugin.fileio import atomic_write_text  # noqa: E402
 
 STAGE2 = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'
+VERSION = 'v1.0-trainval'  # the synthetic configs' version folder (as tools/demo.sh)
 
 
 def run(args):
@@ -32,12 +33,15 @@ def run(args):
 
 def dataset(seed: int, scenes: int, frames: int, scale: float) -> str:
     root = 'data/synthetic_nuscenes' if seed == 0 else f'data/synthetic_nuscenes_seed{seed}'
+    if osp.exists(root) and not osp.isdir(osp.join(root, VERSION)):
+        sys.exit(f'{root} is not a {VERSION} set (written by an older tools/demo.sh?): move it '
+                 'away and rerun to generate it again')
     if not osp.exists(osp.join(root, 'nuscenes_infos_val.pkl')):
         run(['tools/create_synthetic.py', '--format', 'nuscenes', '--out', root, '--scenes',
              str(scenes), '--frames', str(frames), '--image-scale', str(scale), '--seed',
-             str(seed)])
+             str(seed), '--version', VERSION])
         run(['tools/create_data.py', 'nuscenes', '--root-path', root, '--out-dir', root,
-             '--version', 'v1.0-mini'])
+             '--version', VERSION])
     return root
 
 
@@ -121,7 +125,7 @@ def main():
                                                           'maskclip'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--iters', type=int, default=1000)
-    parser.add_argument('--scenes', type=int, default=10)
+    parser.add_argument('--scenes', type=int, default=20)
     parser.add_argument('--frames', type=int, default=16)
     parser.add_argument('--image-scale', type=float, default=0.5)
     parser.add_argument('--work-dir', default='work_dirs/teacher_sweep')

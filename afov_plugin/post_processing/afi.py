@@ -180,7 +180,9 @@ class AFIPostProcessor:
             inliers and ego points (r ≤ ego_radius) get zero features, and inliers may only
             take ``flat_classes`` at the end (nuScenes: 10, 11, 12, 13).
             ``zero_inliers`` (reference: True) zeroes the inliers' features;
-            ``keep_flat_labels`` (reference: False) keeps a flat-class label on an inlier.
+            ``keep_flat_labels`` (reference: False) keeps a flat-class label on an inlier;
+            ``refit`` (reference: False) refits the plane to the best triplet's inliers by
+            least squares before the inliers of the whole scan are taken.
         covering: ``None`` or dict(beta=4., distance=20., classes=[...]): replace the
             prediction of points whose pseudo-label is in ``classes`` with probability
             sigmoid(ln β·(1 − r/distance)), r the horizontal range.
@@ -396,7 +398,16 @@ class AFIPostProcessor:
         res = (xyz[cand] @ normal.T + offset).abs()                           # (Nc, T)
         score = ((res < thr).sum(0)) * ok
         best = int(score.argmax())
-        inliers = (xyz @ normal[best] + offset[best]).abs() < thr
+        normal, offset = normal[best], offset[best]
+        if g.get('refit', False):
+            # least-squares plane through the best triplet's inliers: a plane through three
+            # noisy points tilts enough to drop far ground points out of a 0.1 m band
+            near = xyz[cand][(xyz[cand] @ normal + offset).abs() < thr]
+            if near.shape[0] >= 3:
+                centre = near.mean(0)
+                normal = torch.linalg.svd(near - centre, full_matrices=False)[2][-1]
+                offset = -(normal * centre).sum()
+        inliers = (xyz @ normal + offset).abs() < thr
         return inliers, ego
 
     def _cover(self, xyz: Tensor, labels: Tensor, pseudo: Optional[Tensor],

@@ -10,10 +10,12 @@ afi = dict(
     # inliers only take driveable_surface, other_flat, sidewalk, terrain. Our choice (see
     # docs/afi.md): inliers keep their features and a flat-class label (the reference zeroes
     # them: zero_inliers=True, keep_flat_labels=False, inlier_dist=0.2), as road, sidewalk
-    # and terrain are one plane and flat interaction would otherwise merge them.
+    # and terrain are one plane and flat interaction would otherwise merge them. refit: the
+    # plane is refitted by least squares to its inliers (reference: the best triplet's plane,
+    # which tilts enough to drop far ground out of the 0.1 m band).
     ground=dict(r_min=2.0, r_max=5.0, z_max=-1.4, ego_radius=2.0, inlier_dist=0.1,
                 iterations=64, flat_classes=[10, 11, 12, 13], zero_inliers=False,
-                keep_flat_labels=True),
+                keep_flat_labels=True, refit=True),
     covering=None,  # off as in every released config; dict(beta=4., distance=20., classes=[...])
     seed=0)
 model = dict(type='AFOVMinkUNet', test_cfg=dict(postprocess=afi))

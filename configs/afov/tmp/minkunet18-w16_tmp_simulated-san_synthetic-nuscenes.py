@@ -9,7 +9,7 @@ _base_ = [
 ]
 
 model = dict(  # voxels as the stage-2 config it initialises
-    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.1, 0.1, 0.1])),
+    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.2, 0.2, 0.2])),
     backbone=dict(base_channels=16, encoder_channels=[16, 32, 64, 128],
                   decoder_channels=[128, 64, 48, 48]),
     decode_head=dict(channels=48, feature_dim={{_base_.teacher.feature_dim}},
