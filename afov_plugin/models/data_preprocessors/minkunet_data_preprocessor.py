@@ -14,8 +14,10 @@ training its ``point2voxel_map`` still points at the voxels that were dropped
 One addition: mmdet3d's spconv ``MinkUNetBackbone`` sets the spatial shape to the largest
 voxel coordinate + 1, and spconv refuses a shape that its four stride-2 stages bring down to 0,
 so a flat scan (less than 16 voxels of height: 1.6 m at 0.1 m voxels) crashed. Along an axis
-where a scan spans fewer than ``min_grid_extent`` voxels, its coordinates are shifted by
-``min_grid_extent`` (a power of two, so every stride-2 grouping stays the same).
+where a scan spans fewer than ``min_grid_extent`` voxels, its coordinates are shifted to end at
+``min_grid_extent`` − 1: the shape is then exactly ``min_grid_extent`` and each stride-2 stage
+halves it without dropping a voxel (a shift by 16 instead left a 22-voxel shape, which lost
+every voxel by the third stage at 0.2 m).
 """
 from typing import Dict, List, Tuple
 
@@ -101,8 +103,9 @@ class AFOVMinkUNetDataPreprocessor(Det3DDataPreprocessor):
                                  f'({data_sample.metainfo.get("lidar_path", "unknown file")})')
             res_coors = torch.round(res[:, :3] / voxel_size).int()
             res_coors -= res_coors.min(0)[0]
-            short = res_coors.max(0)[0] + 1 < self.min_grid_extent
-            res_coors[:, short] += self.min_grid_extent
+            extent = res_coors.max(0)[0] + 1
+            short = extent < self.min_grid_extent
+            res_coors[:, short] += self.min_grid_extent - extent[short]
             first_index, point2voxel_map = unique_voxels(res_coors)
             if self.training and self.max_voxels is not None:
                 first_index, point2voxel_map = subsample_voxels(
