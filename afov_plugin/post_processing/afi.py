@@ -402,7 +402,7 @@ class AFIPostProcessor:
         if g.get('refit', False):
             # least-squares plane through the best triplet's inliers: a plane through three
             # noisy points tilts enough to drop far ground points out of a 0.1 m band
-            near = xyz[cand][(xyz[cand] @ normal + offset).abs() < thr]
+            near = xyz[cand[res[:, best] < thr]]
             if near.shape[0] >= 3:
                 centre = near.mean(0)
                 normal = torch.linalg.svd(near - centre, full_matrices=False)[2][-1]
