@@ -13,7 +13,7 @@ import pytest
 
 from afov_plugin.datasets.class_dictionary import load_class_dictionary
 from afov_plugin.teachers import TeacherCache
-from conftest import ROOT, SMALL, STAGE2, run_tool
+from conftest import NUS_VERSION, ROOT, SMALL, STAGE2, run_tool
 
 
 def test_cache_run_killed_midway_then_resumed_verifies(tiny_nuscenes, tmp_path):
@@ -97,28 +97,39 @@ def test_pseudo_label_report_tool(cached_nuscenes, tmp_path):
 
 
 # Paper Tab. 4 (coverage %, accuracy %) per simulated profile. The profiles are calibrated to
-# +-3 points on the default demo set (README); this tiny set (4 frames, 1/4-scale images) is
-# noisier, so the test allows +-7.
+# +-3 points on the demo's set (README); this small set (5 scenes x 2 frames, 1/4-scale images)
+# is noisier, so the test allows +-7. (Four scans were too few: their camera share alone, 53 %
+# against the demo set's 59 %, moved FC-CLIP's coverage by 5 points.)
 TAB4 = dict(san=(55.00, 80.38), fcclip=(45.95, 78.96), maskclip=(55.00, 50.18))
 
 
+@pytest.fixture(scope='module')
+def small_nuscenes(tmp_path_factory) -> str:
+    from afov_plugin.converters import create_nuscenes_infos
+    from afov_plugin.synthetic.nuscenes_writer import write_nuscenes
+    root = str(tmp_path_factory.mktemp('nus_small'))
+    write_nuscenes(root, num_scenes=5, frames=2, seed=3, image_scale=0.25, version=NUS_VERSION)
+    create_nuscenes_infos(root, root, version=NUS_VERSION)
+    return root
+
+
 @pytest.mark.parametrize('profile', sorted(TAB4))
-def test_simulated_teacher_statistics_in_band(tiny_nuscenes, tmp_path, profile):
+def test_simulated_teacher_statistics_in_band(small_nuscenes, tmp_path, profile):
     cache_dir = str(tmp_path / profile)
-    proc = run_tool(['tools/cache_teacher.py', STAGE2, '--data-root', tiny_nuscenes,
+    proc = run_tool(['tools/cache_teacher.py', STAGE2, '--data-root', small_nuscenes,
                      '--cache-dir', cache_dir, '--cfg-options', f'teacher.profile={profile}'])
     assert proc.returncode == 0, proc.stderr[-2000:]
     stats = []
     for split in ('train', 'val'):
         out = str(tmp_path / f'{profile}_{split}.json')
-        proc = run_tool(['tools/pseudo_label_report.py', STAGE2, '--data-root', tiny_nuscenes,
+        proc = run_tool(['tools/pseudo_label_report.py', STAGE2, '--data-root', small_nuscenes,
                          '--split', split, '--out', out, '--cfg-options',
                          f'train_dataloader.dataset.pipeline.2.cache_dir={cache_dir}'])
         assert proc.returncode == 0, proc.stderr[-2000:]
         stats.append(json.load(open(out)))
     points = sum(s['points'] for s in stats)
-    coverage = sum(s['coverage'] * s['points'] for s in stats) / points
-    labelled = [s['coverage'] * s['points'] for s in stats]
+    coverage = sum(s['coverage'] * s['points'] for s in stats) / points  # over all points
+    labelled = [s['coverage_labelled'] * s['labelled_points'] for s in stats]
     accuracy = sum(s['accuracy'] * w for s, w in zip(stats, labelled)) / sum(labelled)
     cov_ref, acc_ref = TAB4[profile]
     assert abs(coverage - cov_ref) <= 7, (coverage, accuracy)

@@ -187,3 +187,66 @@ def test_scene_names_follow_the_real_splits_one_in_five_in_val():
     assert sorted(n for n, _ in mini) == sorted(splits.mini_train + splits.mini_val)
     with pytest.raises(ValueError, match='v1.0-trainval'):
         scene_names('v1.0-mini', 11)
+
+
+def test_scan_statistics_match_the_files_and_the_real_dataset(tiny_nuscenes):
+    from afov_plugin.datasets.statistics import nuscenes_reference, scan_statistics
+    from afov_plugin.datasets.transforms.pairing import PointPixelPairing
+    ref = nuscenes_reference()
+    assert ref['points_per_scan'] == 34720  # 1.19 billion points / 34,149 key frames
+    assert abs(ref['category_share']['vehicle.ego'] - 28.43) < 0.01
+    assert abs(sum(ref['class_share'].values()) - 100) < 0.05
+    stats = scan_statistics(tiny_nuscenes, 'nuscenes_infos_train.pkl', show_progress=False)
+    infos = pickle.load(open(osp.join(tiny_nuscenes, 'nuscenes_infos_train.pkl'), 'rb'))
+    sizes, seen = [], 0
+    for info in infos['data_list']:
+        pts = np.fromfile(osp.join(tiny_nuscenes, 'samples/LIDAR_TOP',
+                                   info['lidar_points']['lidar_path']), np.float32).reshape(-1, 5)
+        sizes.append(len(pts))
+        cams = list(info['images'])
+        cam = PointPixelPairing().pair(
+            pts[:, :3], np.stack([info['images'][c]['lidar2img'] for c in cams]),
+            np.array([[info['images'][c]['height'], info['images'][c]['width']] for c in cams]))[0]
+        seen += int((cam >= 0).sum())
+    assert stats['scans'] == len(sizes) and stats['points_per_scan'] == round(np.mean(sizes))
+    assert stats['camera_share'] == round(100 * seen / sum(sizes), 2)
+    assert abs(sum(stats['category_share'].values()) - 100) < 0.05
+    assert stats['category_camera_share']['vehicle.ego'] == 0  # the cameras never see it
+
+
+def test_synthetic_world_statistics_are_close_to_real_nuscenes(tmp_path):
+    """15 scans (5 scenes): the car's own points, the camera share and the most frequent
+    classes as in nuScenes-lidarseg (28 % ego, 55 % in camera; road, manmade first)."""
+    from afov_plugin.converters import create_nuscenes_infos
+    from afov_plugin.datasets.statistics import scan_statistics
+    from afov_plugin.synthetic.nuscenes_writer import write_nuscenes
+    root = str(tmp_path)
+    write_nuscenes(root, num_scenes=5, frames=3, seed=5, image_scale=0.1, version=NUS_VERSION,
+                   write_gt=False)
+    create_nuscenes_infos(root, root, version=NUS_VERSION)
+    parts = [scan_statistics(root, f'nuscenes_infos_{split}.pkl', show_progress=False)
+             for split in ('train', 'val')]
+    weights = np.array([p['scans'] * p['points_per_scan'] for p in parts], float)
+
+    def mean(get):
+        return float(np.dot([get(p) for p in parts], weights) / weights.sum())
+    assert 28000 < mean(lambda p: p['points_per_scan']) < 36000
+    assert 25 < mean(lambda p: p['category_share']['vehicle.ego']) < 35
+    assert 50 < mean(lambda p: p['camera_share']) < 65
+    classes = {k: mean(lambda p: p['class_share'][k]) for k in parts[0]['class_share']
+               if k != 'ignore'}
+    top = sorted(classes, key=classes.get, reverse=True)
+    assert top[0] == 'driveable_surface' and 'manmade' in top[:3], top
+
+
+def test_generated_set_is_stamped_with_its_world_version(tiny_nuscenes, tmp_path):
+    from afov_plugin.synthetic.world_info import (WORLD_VERSION, outdated_world_message,
+                                                  world_version)
+    assert world_version(tiny_nuscenes) == WORLD_VERSION
+    assert outdated_world_message(tiny_nuscenes) is None
+    assert world_version(str(tmp_path / 'absent')) is None
+    old = tmp_path / 'old_set'
+    (old / 'v1.0-trainval').mkdir(parents=True)  # a set of the first world: no stamp
+    assert world_version(str(old)) == 1
+    message = outdated_world_message(str(old))
+    assert str(old) in message and 'AFOV_DEMO_FRESH=1' in message

@@ -52,3 +52,18 @@ def test_cache_to_pseudo_labels_and_superpoints(tmp_path):
     sample = packed['data_samples']
     assert sample.gt_pts_seg.pts_pseudo_label.tolist() == [car_c, road_c, 16, 16, 16, car_c]
     assert sample.superpoint_feat.shape == (1, 4)
+
+
+def test_report_counts_coverage_over_all_points_and_over_labelled_ones():
+    """Paper Tab. 4 counts coverage over whole scans (ego points included); accuracy and the
+    labelled-only coverage leave out points without a valid ground-truth class."""
+    from afov_plugin.evaluation.pseudo_label_report import pseudo_label_statistics
+    ignore = 3
+    gt = np.array([0, 0, 1, 1, 2, ignore, ignore, ignore])
+    pseudo = np.array([0, 1, 1, -1, 2, -1, -1, 0])  # 5 of 8 labelled, 4 of 5 valid ones
+    stats = pseudo_label_statistics([dict(pts_semantic_mask=gt, pts_pseudo_label=pseudo)] * 2,
+                                    ['a', 'b', 'c'], ignore, show_progress=False)
+    assert stats['points'] == 16 and stats['labelled_points'] == 10
+    assert stats['coverage'] == 62.5 and stats['coverage_labelled'] == 80.0
+    assert stats['accuracy'] == 75.0  # 3 right of the 4 pseudo-labels on valid points
+    assert stats['per_class']['b']['recall'] == 50.0

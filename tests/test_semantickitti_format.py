@@ -2,6 +2,7 @@ import os
 import os.path as osp
 import pickle
 
+import cv2
 import numpy as np
 from mmengine.config import Config
 from mmdet3d.registry import DATASETS
@@ -51,3 +52,27 @@ def test_mmdet3d_semantickitti_dataset_loads_it(tiny_semantickitti, repo_root):
     lut = cfg.labels_map
     assert pts.shape == (raw.shape[0], 4)
     np.testing.assert_array_equal(np.asarray(mask), np.array([lut[int(r)] for r in raw]))
+
+
+def test_scan_statistics_of_a_kitti_set(tiny_semantickitti):
+    """Points per scan from the files, raw ids by SemanticKITTI name, and the front-camera share
+    with the image size read from image_2 (KITTI infos carry none)."""
+    from afov_plugin.datasets.statistics import scan_statistics
+    from afov_plugin.datasets.transforms.pairing import PointPixelPairing
+    stats = scan_statistics(tiny_semantickitti, 'semantickitti_infos_train.pkl',
+                            show_progress=False)
+    infos = pickle.load(open(osp.join(tiny_semantickitti, 'semantickitti_infos_train.pkl'), 'rb'))
+    sizes, seen = [], 0
+    for info in infos['data_list']:
+        pts = np.fromfile(osp.join(tiny_semantickitti, info['lidar_points']['lidar_path']),
+                          np.float32).reshape(-1, 4)
+        sizes.append(len(pts))
+        cam = info['images']['CAM2']
+        h, w = cv2.imread(osp.join(tiny_semantickitti, cam['img_path'])).shape[:2]
+        seen += int((PointPixelPairing().pair(pts[:, :3], np.array([cam['lidar2img']]),
+                                              np.array([[h, w]]))[0] >= 0).sum())
+    assert stats['scans'] == len(sizes) and stats['points_per_scan'] == round(np.mean(sizes))
+    assert stats['camera_share'] == round(100 * seen / sum(sizes), 2)
+    assert 0 < stats['camera_share'] < 50  # one forward camera of a 360° scan
+    assert 'road' in stats['category_share'] and 'class_share' not in stats
+    assert abs(sum(stats['category_share'].values()) - 100) < 0.05

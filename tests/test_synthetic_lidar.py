@@ -132,3 +132,25 @@ def test_vehicle_parts_fill_their_box_and_differ_in_shape():
     assert vehicle_parts(Box(np.zeros(3), size, 0.0, 'barrier', 1)) != []
     assert fill['bus'] > 0.9 > fill['truck'] and fill['trailer'] < 0.8
     assert len({round(f, 3) for f in fill.values()}) == len(fill)  # shapes differ
+
+
+def test_ego_car_returns_the_lowest_beams_as_vehicle_ego():
+    """The nuScenes LiDAR sees its own car (nuScenes-lidarseg: 28 % of the points are
+    'vehicle.ego'): the lowest beams end on it, close to the sensor; the upper ones pass."""
+    from afov_plugin.synthetic import NUSCENES_HDL32
+    from afov_plugin.synthetic.raycast import KIND_NAMES
+    from afov_plugin.synthetic.world import ego_boxes
+    scene = Scene(length=100.0, bands=[(0.0, 100.0, 'road')])
+    scene.boxes.extend(ego_boxes(10.0, 2.0, 0.4))
+    lidar_xy = np.array([10.0, 2.0]) + 0.943713 * np.array([np.cos(0.4), np.sin(0.4)])
+    out = scan(scene, NUSCENES_HDL32, (lidar_xy[0], lidar_xy[1], 0.4),
+               np.random.default_rng(0), dropout=0.0)
+    ego = np.array([KIND_NAMES[k] == 'ego' for k in out['kind']])
+    assert 0.2 < ego.mean() < 0.4, ego.mean()
+    assert (np.linalg.norm(out['points'][ego, :2], axis=1) < 3.0).all()
+    assert (np.linalg.norm(out['points'][ego], axis=1) >= NUSCENES_HDL32.min_range).all()
+    assert ego[out['ring'] == 0].all()  # -30.7 deg: on the car all around
+    assert not ego[out['ring'] >= 16].any()  # above -9.3 deg: past it
+    # beyond the car the road is hit where a flat ground predicts (lidar 1.84 m up)
+    road = ~ego
+    np.testing.assert_allclose(out['points'][road, 2], -1.84, atol=0.06)

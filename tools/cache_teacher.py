@@ -31,8 +31,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
-    parser.add_argument('--splits', nargs='+', default=['train', 'val'], choices=['train', 'val',
-                                                                                   'test'])
+    parser.add_argument('--splits', nargs='+', default=['train', 'val'],
+                        choices=['train', 'val', 'test'])
     parser.add_argument('--cache-dir', help='override the config\'s teacher_cache_dir')
     parser.add_argument('--data-root', help='point every dataloader at this dataset root')
     parser.add_argument('--shard', default=None, help='i/n: process every n-th image from i')

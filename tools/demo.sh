@@ -58,6 +58,8 @@ if [[ -d "$DATA" && ! -d "$DATA/$VERSION" ]]; then
     "AFOV_DEMO_FRESH=1 to generate it again"
   exit 1
 fi
+$PY -c 'import sys; from afov_plugin.synthetic.world_info import outdated_world_message as m
+sys.exit(m(sys.argv[1]))' "$DATA" || exit 1  # a set of an older synthetic world: refused
 if [[ ! -f "$DATA/nuscenes_infos_val.pkl" ]]; then
   $PY tools/create_synthetic.py --format nuscenes --out "$DATA" --scenes "$SCENES" \
     --frames "$FRAMES" --image-scale "$SCALE" --seed "$SEED" --version "$VERSION"

@@ -10,6 +10,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from afov_plugin.fileio import atomic_write_text  # noqa: E402
+from afov_plugin.synthetic.world_info import world_version  # noqa: E402
 
 
 def test_metrics(test_dir: str) -> dict:
@@ -47,6 +48,7 @@ def main() -> None:
     summary = dict(
         teacher_projection_miou=pl['teacher_projection_miou'],
         pseudo_label_coverage=pl['coverage'],
+        pseudo_label_coverage_labelled=pl.get('coverage_labelled'),
         pseudo_label_accuracy=pl['accuracy'],
         student_miou=pct(student['miou']),
         student_miou_seen=pct(student['miou_seen']),
@@ -57,7 +59,8 @@ def main() -> None:
         supervised_miou=pct(supervised['miou']),
         supervised_miou_seen=pct(supervised['miou_seen']),
         supervised_miou_unseen=pct(supervised['miou_unseen']),
-        data_root=args.data_root, cache_dir=args.cache_dir,
+        data_root=args.data_root, world_version=world_version(args.data_root),
+        cache_dir=args.cache_dir,
         student_checkpoint=osp.join(args.work_dir, 'student', f'iter_{args.iters}.pth'),
         supervised_checkpoint=osp.join(args.work_dir, 'supervised', f'iter_{args.iters}.pth'),
         config=args.config, iters=args.iters, seconds=round(time.time() - args.start, 1))

@@ -21,6 +21,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from afov_plugin.fileio import atomic_write_text  # noqa: E402
+from afov_plugin.synthetic.world_info import outdated_world_message  # noqa: E402
 
 STAGE2 = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'
 VERSION = 'v1.0-trainval'  # the synthetic configs' version folder (as tools/demo.sh)
@@ -36,6 +37,10 @@ def dataset(seed: int, scenes: int, frames: int, scale: float) -> str:
     if osp.exists(root) and not osp.isdir(osp.join(root, VERSION)):
         sys.exit(f'{root} is not a {VERSION} set (written by an older tools/demo.sh?): move it '
                  'away and rerun to generate it again')
+    outdated = outdated_world_message(root)
+    if outdated:
+        sys.exit(outdated.replace('set AFOV_DEMO_FRESH=1 to generate it again',
+                                  'rerun to generate it again'))
     if not osp.exists(osp.join(root, 'nuscenes_infos_val.pkl')):
         run(['tools/create_synthetic.py', '--format', 'nuscenes', '--out', root, '--scenes',
              str(scenes), '--frames', str(frames), '--image-scale', str(scale), '--seed',

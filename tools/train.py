@@ -16,7 +16,6 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a 3D segmentor')
     parser.add_argument('config', help='train config file path')

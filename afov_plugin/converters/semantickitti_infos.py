@@ -76,7 +76,8 @@ def semantickitti_data_list(root: str, sequences: Sequence[int]) -> List[dict]:
     return data_list
 
 
-def create_semantickitti_infos(root: str, out_dir: str, prefix: str = 'semantickitti') -> Dict[str, str]:
+def create_semantickitti_infos(root: str, out_dir: str,
+                               prefix: str = 'semantickitti') -> Dict[str, str]:
     """Write ``{prefix}_infos_{train,val,test}.pkl`` into ``out_dir``; returns their paths."""
     paths = {}
     for split, seqs in SPLITS.items():

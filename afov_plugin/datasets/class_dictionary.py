@@ -104,5 +104,3 @@ def load_class_dictionary(name_or_path: str) -> ClassDictionary:
     name = os.path.splitext(os.path.basename(path))[0]
     return ClassDictionary(name, path, classes, group_names, np.array(group_class),
                            prompts, np.array(prompt_group), list(raw.get('notes', [])))
-
-

@@ -18,6 +18,19 @@ from mmdet3d.registry import DATASETS
 NUSCENES_SEG_CLASSES = ('barrier', 'bicycle', 'bus', 'car', 'construction_vehicle', 'motorcycle',
                         'pedestrian', 'traffic_cone', 'trailer', 'truck', 'driveable_surface',
                         'other_flat', 'sidewalk', 'terrain', 'manmade', 'vegetation')
+# nuScenes-lidarseg categories, index = raw label id.
+NUSCENES_LIDARSEG_CATEGORIES = (
+    'noise', 'animal', 'human.pedestrian.adult', 'human.pedestrian.child',
+    'human.pedestrian.construction_worker', 'human.pedestrian.personal_mobility',
+    'human.pedestrian.police_officer', 'human.pedestrian.stroller',
+    'human.pedestrian.wheelchair', 'movable_object.barrier', 'movable_object.debris',
+    'movable_object.pushable_pullable', 'movable_object.trafficcone',
+    'static_object.bicycle_rack', 'vehicle.bicycle', 'vehicle.bus.bendy', 'vehicle.bus.rigid',
+    'vehicle.car', 'vehicle.construction', 'vehicle.emergency.ambulance',
+    'vehicle.emergency.police', 'vehicle.motorcycle', 'vehicle.trailer', 'vehicle.truck',
+    'flat.driveable_surface', 'flat.other', 'flat.sidewalk', 'flat.terrain', 'static.manmade',
+    'static.other', 'static.vegetation', 'vehicle.ego'
+)
 # raw lidarseg id -> class index (absent raw ids are ignored)
 NUSCENES_LIDARSEG_MAPPING = {
     9: 0, 14: 1, 15: 2, 16: 2, 17: 3, 18: 4, 21: 5, 2: 6, 3: 6, 4: 6, 6: 6, 12: 7, 22: 8,

@@ -30,8 +30,9 @@ class LidarModel:
 
 
 KITTI_HDL64 = LidarModel(-24.9, 2.0, 64, 2048, 80.0, 2.5, 1.73)
-# HDL-32E as mounted on the nuScenes cars: 32 beams, -30.67..+10.67 deg, ~1084 columns at 20 Hz.
-NUSCENES_HDL32 = LidarModel(-30.67, 10.67, 32, 1084, 70.0, 1.0, 1.84)
+# HDL-32E as mounted on the nuScenes cars: 32 beams, -30.67..+10.67 deg, ~1084 columns at 20 Hz;
+# returns from 0.3 m, so that the hits on its own car (nuScenes' vehicle.ego points) are kept.
+NUSCENES_HDL32 = LidarModel(-30.67, 10.67, 32, 1084, 70.0, 0.3, 1.84)
 
 
 def scan(scene: Scene, model: LidarModel, pose_xy_yaw: Tuple[float, float, float],

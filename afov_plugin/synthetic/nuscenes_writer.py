@@ -18,25 +18,14 @@ import numpy as np
 from pyquaternion import Quaternion
 from tqdm import tqdm
 
+from ..datasets.nuscenes_seg import NUSCENES_LIDARSEG_CATEGORIES as LIDARSEG_CATEGORIES
 from ..fileio import atomic_write_bytes, atomic_write_text
 from .camera import render_camera
 from .lidar import NUSCENES_HDL32, LidarModel, scan
 from .raycast import KIND_NAMES
-from .world import KINDS, ego_box, generate_scene
+from .world import KINDS, ego_boxes, generate_scene
+from .world_info import write_world_info
 
-# nuScenes-lidarseg categories, index = raw label id.
-LIDARSEG_CATEGORIES = [
-    'noise', 'animal', 'human.pedestrian.adult', 'human.pedestrian.child',
-    'human.pedestrian.construction_worker', 'human.pedestrian.personal_mobility',
-    'human.pedestrian.police_officer', 'human.pedestrian.stroller',
-    'human.pedestrian.wheelchair', 'movable_object.barrier', 'movable_object.debris',
-    'movable_object.pushable_pullable', 'movable_object.trafficcone',
-    'static_object.bicycle_rack', 'vehicle.bicycle', 'vehicle.bus.bendy', 'vehicle.bus.rigid',
-    'vehicle.car', 'vehicle.construction', 'vehicle.emergency.ambulance',
-    'vehicle.emergency.police', 'vehicle.motorcycle', 'vehicle.trailer', 'vehicle.truck',
-    'flat.driveable_surface', 'flat.other', 'flat.sidewalk', 'flat.terrain', 'static.manmade',
-    'static.other', 'static.vegetation', 'vehicle.ego'
-]
 CAMERAS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_BACK_RIGHT', 'CAM_BACK', 'CAM_BACK_LEFT',
            'CAM_FRONT_LEFT']
 IMAGE_SIZE = (1600, 900)
@@ -202,12 +191,13 @@ def write_nuscenes(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: in
                     sensor2global = ego2global @ lidar2ego
                     yaw = np.arctan2(sensor2global[1, 0], sensor2global[0, 0])
                     ego_yaw = np.arctan2(ego2global[1, 0], ego2global[0, 0])
-                    scene.boxes.append(ego_box(ego2global[0, 3], ego2global[1, 3], ego_yaw))
+                    ego = ego_boxes(ego2global[0, 3], ego2global[1, 3], ego_yaw)
+                    scene.boxes.extend(ego)
                     try:  # the LiDAR sees its own car; cameras do not
                         sweep = scan(scene, lidar,
                                      (sensor2global[0, 3], sensor2global[1, 3], yaw), rng)
                     finally:
-                        scene.boxes.pop()
+                        del scene.boxes[-len(ego):]
                     labels = kind2nus[sweep['kind']]
                     noisy = rng.random(labels.shape[0]) < noise_ratio
                     sweep['points'][noisy] *= rng.uniform(0.3, 0.9, (noisy.sum(), 1))
@@ -247,7 +237,8 @@ def write_nuscenes(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: in
                            fileformat=fileformat, is_key_frame=True, height=h, width=w,
                            filename=filename, prev=prev_sd[ch], next='')
                 if prev_sd[ch]:
-                    tables['sample_data'][_index_of(tables['sample_data'], prev_sd[ch])]['next'] = sd_tok
+                    sd_rows = tables['sample_data']
+                    sd_rows[_index_of(sd_rows, prev_sd[ch])]['next'] = sd_tok
                 prev_sd[ch] = sd_tok
                 tables['sample_data'].append(rec)
         tables['scene'].append(dict(
@@ -255,10 +246,11 @@ def write_nuscenes(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: in
             first_sample_token=sample_toks[0], last_sample_token=sample_toks[-1],
             name=scene_name, description=f'synthetic street, seed {seed}'))
     for name, rows in tables.items():
-        atomic_write_text(os.path.join(out_dir, version, f'{name}.json'), json.dumps(rows, indent=0))
+        atomic_write_text(os.path.join(out_dir, version, f'{name}.json'),
+                          json.dumps(rows, indent=0))
+    write_world_info(out_dir, format='nuscenes', version=version, scenes=num_scenes,
+                     frames=frames, seed=seed, image_scale=image_scale, **scene_options)
     return tables
-
-
 
 
 def _index_of(rows: list, tok: str) -> int:

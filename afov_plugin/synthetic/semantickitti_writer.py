@@ -13,6 +13,7 @@ from tqdm import tqdm
 from ..fileio import atomic_write_bytes, atomic_write_text
 from .lidar import KITTI_HDL64, LidarModel, scan
 from .world import KINDS, generate_scene
+from .world_info import write_world_info
 
 # KITTI odometry sequence 00 calibration (public values), used for every synthetic sequence.
 KITTI_P2 = np.array([[718.856, 0.0, 607.1928, 45.38225],
@@ -115,4 +116,7 @@ def write_semantickitti(out_dir: str, num_scenes: int = 2, frames: int = 10, see
         atomic_write_text(os.path.join(seq_dir, 'calib.txt'), _calib_text(p2))
         atomic_write_text(os.path.join(seq_dir, 'poses.txt'), '\n'.join(poses) + '\n')
         atomic_write_text(os.path.join(seq_dir, 'times.txt'), '\n'.join(times) + '\n')
+    write_world_info(out_dir, format='semantickitti', scenes=num_scenes, frames=frames,
+                     seed=seed, image_scale=image_scale if with_images else None,
+                     **scene_options)
     return written

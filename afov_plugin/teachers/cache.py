@@ -161,7 +161,8 @@ class TeacherCache:
         return manifest
 
     @classmethod
-    def create(cls, root: str, teacher, dictionary, feature_dtype: str = 'float16') -> 'TeacherCache':
+    def create(cls, root: str, teacher, dictionary,
+               feature_dtype: str = 'float16') -> 'TeacherCache':
         """Start a cache for ``teacher`` × ``dictionary`` (or reopen a matching one)."""
         manifest = dict(
             format=FORMAT_NAME, version=FORMAT_VERSION,
@@ -175,7 +176,7 @@ class TeacherCache:
             cache = cls.open(root, dictionary=dictionary)
             old = cache.manifest['teacher']
             if (old['name'], old['checkpoint_sha256']) != (teacher.name,
-                                                            teacher.checkpoint_sha256):
+                                                           teacher.checkpoint_sha256):
                 raise CacheError(f'{root} holds a cache of teacher {old["name"]!r} '
                                  f'(checkpoint {old["checkpoint_sha256"][:12]}), not '
                                  f'{teacher.name!r}: use another --cache-dir')

@@ -25,8 +25,8 @@ def draw_bev(path: str, xyz: np.ndarray, pred: np.ndarray, gt: Optional[np.ndarr
     import matplotlib.pyplot as plt
     colors = _palette(len(class_names), palette)
     panels = [('prediction', pred)] + ([('ground truth', gt)] if gt is not None else [])
-    fig, axes = plt.subplots(1, len(panels) + (gt is not None), figsize=(6 * (len(panels) + 1),
-                                                                          6))
+    width = 6 * (len(panels) + 1)
+    fig, axes = plt.subplots(1, len(panels) + (gt is not None), figsize=(width, 6))
     axes = np.atleast_1d(axes)
     keep = (np.abs(xyz[:, 0]) < extent) & (np.abs(xyz[:, 1]) < extent)
     for ax, (title, lab) in zip(axes, panels):
