@@ -145,3 +145,23 @@ def test_invalid_teacher_output_is_refused(tmp_path):
     bad.region_prompt = bad.region_prompt + 1000
     with pytest.raises(ValueError, match='region_prompt outside'):
         cache.write('k', bad)
+
+
+def test_stale_temp_files_of_killed_writers_are_removed_and_live_ones_kept(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    from afov_plugin.fileio import atomic_write_bytes, remove_stale_temp_files
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    host = socket.gethostname()
+    stale = tmp_path / f'.tmp_{dead.pid}~{host}~abcsamples__X.safetensors'
+    live = tmp_path / f'.tmp_{os.getpid()}~{host}~defsamples__Y.safetensors'
+    remote = tmp_path / f'.tmp_{dead.pid}~another-host~ghisamples__Z.safetensors'
+    for f in (stale, live, remote):
+        f.write_bytes(b'partial')
+    atomic_write_bytes(str(tmp_path / 'done.safetensors'), b'whole')
+    assert remove_stale_temp_files(str(tmp_path)) == [str(stale)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [live.name, remote.name, 'done.safetensors'])
+    assert remove_stale_temp_files(str(tmp_path / 'absent')) == []

@@ -9,6 +9,7 @@ import cv2
 from mmengine.logging import print_log
 from tqdm import tqdm
 
+from ..fileio import remove_stale_temp_files
 from .cache import TeacherCache, image_key
 
 
@@ -59,6 +60,8 @@ def run_teacher_pass(teacher, cache: TeacherCache, images: List[Tuple[str, str]]
     """Write the cache entry of every image not yet cached (done entries are skipped after
     their checksum is verified; corrupt ones are rewritten)."""
     report = CacheReport(images=len(images))
+    for path in remove_stale_temp_files(os.path.join(cache.root, 'entries')):
+        print_log(f'removed {path}, left by a writer that was killed', logger='current')
     todo = []
     for key, path in images:
         if cache.has(key, verify=verify_existing):
