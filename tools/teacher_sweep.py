@@ -37,10 +37,9 @@ def dataset(seed: int, scenes: int, frames: int, scale: float) -> str:
     if osp.exists(root) and not osp.isdir(osp.join(root, VERSION)):
         sys.exit(f'{root} is not a {VERSION} set (written by an older tools/demo.sh?): move it '
                  'away and rerun to generate it again')
-    outdated = outdated_world_message(root)
+    outdated = outdated_world_message(root, fix='rerun to generate it again')
     if outdated:
-        sys.exit(outdated.replace('set AFOV_DEMO_FRESH=1 to generate it again',
-                                  'rerun to generate it again'))
+        sys.exit(outdated)
     if not osp.exists(osp.join(root, 'nuscenes_infos_val.pkl')):
         run(['tools/create_synthetic.py', '--format', 'nuscenes', '--out', root, '--scenes',
              str(scenes), '--frames', str(frames), '--image-scale', str(scale), '--seed',

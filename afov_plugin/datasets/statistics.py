@@ -8,13 +8,14 @@ inside the image; no occlusion test), the one the reference's pseudo-labels use,
 comparable with the coverage of paper Tab. 4's semantic teachers.
 """
 import os.path as osp
-import pickle
 from typing import Dict, List, Optional
 
 import numpy as np
 from tqdm import tqdm
 
-from .nuscenes_seg import NUSCENES_LIDARSEG_CATEGORIES, NUSCENES_LIDARSEG_MAPPING
+from .nuscenes_seg import (NUSCENES_LIDARSEG_CATEGORIES, NUSCENES_LIDARSEG_MAPPING,
+                           NUSCENES_SEG_CLASSES)
+from .splits import load_infos
 from .transforms.pairing import PointPixelPairing
 
 # nuScenes-lidarseg v1.0-trainval (34,149 key frames): points per raw category, as published
@@ -69,7 +70,6 @@ def nuscenes_reference() -> Dict[str, object]:
 
 def _class_shares(raw_counts: Dict[int, int], total: int) -> Dict[str, float]:
     """Shares (%) of the 16 segmentation classes and 'ignore' from raw-id counts."""
-    from .nuscenes_seg import NUSCENES_SEG_CLASSES
     out = dict.fromkeys(list(NUSCENES_SEG_CLASSES) + ['ignore'], 0)
     for raw, n in raw_counts.items():
         cls = NUSCENES_LIDARSEG_MAPPING.get(raw)
@@ -99,14 +99,13 @@ def scan_statistics(root: str, info_file: str, max_scans: Optional[int] = None,
     ``category_share`` (% of points per raw category name) and, for nuScenes,
     ``class_share`` (% per segmentation class and 'ignore').
     """
-    with open(osp.join(root, info_file) if not osp.isabs(info_file) else info_file, 'rb') as f:
-        infos = pickle.load(f)
+    infos = load_infos(osp.join(root, info_file))
     meta, data = infos.get('metainfo', {}), infos['data_list'][:max_scans]
     nuscenes = str(meta.get('dataset', meta.get('DATASET', ''))).lower() == 'nuscenes'
     version = meta.get('version', 'v1.0-trainval')
     pairing = PointPixelPairing()
-    counts: Dict[int, int] = {}
-    seen_counts: Dict[int, int] = {}
+    counts = np.zeros(1 << 16, np.int64)  # per raw id (SemanticKITTI: the low 16 bits)
+    seen_counts = np.zeros(1 << 16, np.int64)
     sizes: List[int] = []
     seen_total, with_cameras = 0, True
     image_sizes: Dict[str, tuple] = {}
@@ -137,13 +136,10 @@ def scan_statistics(root: str, info_file: str, max_scans: Optional[int] = None,
         else:
             seen, with_cameras = np.zeros(pts.shape[0], bool), False
         seen_total += int(seen.sum())
-        ids, n = np.unique(labels, return_counts=True)
-        for i, k in zip(ids.tolist(), n.tolist()):
-            counts[i] = counts.get(i, 0) + k
-        ids, n = np.unique(labels[seen], return_counts=True)
-        for i, k in zip(ids.tolist(), n.tolist()):
-            seen_counts[i] = seen_counts.get(i, 0) + k
+        counts += np.bincount(labels, minlength=counts.size)
+        seen_counts += np.bincount(labels[seen], minlength=counts.size)
     total = sum(sizes)
+    present = np.flatnonzero(counts).tolist()
 
     def name(raw: int) -> str:
         if nuscenes:
@@ -155,11 +151,11 @@ def scan_statistics(root: str, info_file: str, max_scans: Optional[int] = None,
                points_per_scan_min=min(sizes, default=0),
                points_per_scan_max=max(sizes, default=0),
                camera_share=_pct(seen_total, total) if with_cameras else float('nan'),
-               category_share={name(k): _pct(v, total) for k, v in sorted(counts.items())},
-               category_camera_share={name(k): _pct(seen_counts.get(k, 0), v)
-                                      for k, v in sorted(counts.items())})
+               category_share={name(k): _pct(counts[k], total) for k in present},
+               category_camera_share={name(k): _pct(seen_counts[k], counts[k])
+                                      for k in present})
     if nuscenes:
-        out['class_share'] = _class_shares(counts, total)
+        out['class_share'] = _class_shares({k: int(counts[k]) for k in present}, total)
     return out
 
 

@@ -34,11 +34,14 @@ def world_version(root: str) -> Optional[int]:
     return 1 if os.path.isdir(root) and os.listdir(root) else None
 
 
-def outdated_world_message(root: str) -> Optional[str]:
-    """Why ``root`` cannot be reused by the demo (None: it can, or it does not exist yet)."""
+def outdated_world_message(root: str,
+                           fix: str = 'set AFOV_DEMO_FRESH=1 to generate it again'
+                           ) -> Optional[str]:
+    """Why ``root`` cannot be reused (None: it can, or it does not exist yet); ``fix`` is the
+    caller's way to regenerate it."""
     version = world_version(root)
     if version is None or version == WORLD_VERSION:
         return None
     return (f'{root} was generated with synthetic world version {version}, this code writes '
             f'version {WORLD_VERSION} (see afov_plugin/synthetic/world_info.py): move it away '
-            'or set AFOV_DEMO_FRESH=1 to generate it again')
+            f'or {fix}')
