@@ -2,12 +2,13 @@
 
 Works on the real SemanticKITTI layout and on the synthetic one (same layout). Each entry:
 ``lidar_points: {lidar_path, num_pts_feats: 4}``, ``pts_semantic_mask_path``, ``sample_idx``
-and, when ``image_2`` exists, ``images: {CAM2: {img_path, cam2img, lidar2cam, lidar2img}}``.
+and, when ``image_2`` exists, ``images: {CAM2: {img_path, height, width, cam2img, lidar2cam, lidar2img}}``.
 """
 import os
 from typing import Dict, List, Sequence
 
 import numpy as np
+from PIL import Image
 
 from ..fileio import atomic_dump_pickle_info
 
@@ -68,8 +69,11 @@ def semantickitti_data_list(root: str, sequences: Sequence[int]) -> List[dict]:
                 t = np.linalg.solve(calib['P2'][:, :3], calib['P2'][:, 3])
                 lidar2cam = calib['Tr'].copy()
                 lidar2cam[:3, 3] += t
+                with Image.open(img) as im:  # header only: pairing needs the image size
+                    width, height = im.size
                 entry['images'] = dict(CAM2=dict(
                     img_path=f'sequences/{seq:02d}/image_2/{frame}.png',
+                    height=height, width=width,
                     cam2img=cam2img.tolist(), lidar2cam=lidar2cam.tolist(),
                     lidar2img=(cam2img @ lidar2cam).tolist()))
             data_list.append(entry)

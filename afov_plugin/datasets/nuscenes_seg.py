@@ -92,6 +92,7 @@ class NuScenesSegDataset(Seg3DDataset):
         return lut
 
     def parse_data_info(self, info: dict) -> dict:
+        info['ann_file'] = self.ann_file  # named by errors about the info
         info['data_root'] = self.data_root  # cache keys are image paths relative to it
         if self.modality.get('use_camera', False):
             for cam, img_info in info.get('images', {}).items():

@@ -14,5 +14,6 @@ class SemanticKittiMMDataset(SemanticKittiDataset):
     """
 
     def parse_data_info(self, info: dict) -> dict:
+        info['ann_file'] = self.ann_file  # named by errors about the info
         info['data_root'] = self.data_root
         return super().parse_data_info(info)

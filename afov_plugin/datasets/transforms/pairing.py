@@ -134,6 +134,14 @@ class PointPixelPairing(BaseTransform):
         images = results['images']
         names = list(images)
         lidar2img = np.stack([np.asarray(images[c]['lidar2img'], np.float64) for c in names])
+        missing = [c for c in names if 'height' not in images[c] or 'width' not in images[c]]
+        if missing:
+            raise KeyError(
+                f"{results.get('ann_file') or 'info file'}: camera {missing[0]} of scan "
+                f"{results.get('lidar_path', results.get('sample_idx', '?'))} has no image size "
+                "(height / width); pairing needs it. The info was written by an older "
+                "tools/create_data.py: rerun `python tools/create_data.py <nuscenes|semantickitti> "
+                "--root-path ROOT --out-dir ROOT` to rewrite the infos.")
         sizes = np.array([[images[c]['height'], images[c]['width']] for c in names])
         xyz = results['points'].tensor[:, :3].numpy()
         cam, pixel, pixel_float = self.pair(xyz, lidar2img, sizes)
