@@ -10,4 +10,4 @@ compat.apply()
 from . import (datasets, engine, evaluation, models, post_processing,  # noqa: E402,F401
                teachers, visualization)
 
-__version__ = '0.1.0'
+from .version import __version__  # noqa: E402,F401

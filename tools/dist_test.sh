@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Usage: bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [test.py args...]
+# PYTHON: the interpreter (default: the repository's .venv/bin/python), e.g. another env:
+#   PYTHON=$HOME/envs/afov/bin/python bash tools/dist_test.sh CONFIG CKPT 2
+# NNODES, NODE_RANK, MASTER_ADDR, PORT (default 1, 0, 127.0.0.1, 29500): torch.distributed.run.
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

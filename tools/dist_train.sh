@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Usage: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args...]
 # On CPU the processes use the gloo backend; on GPUs, one process per GPU with nccl.
+# PYTHON: the interpreter (default: the repository's .venv/bin/python), e.g. another env:
+#   PYTHON=$HOME/envs/afov/bin/python bash tools/dist_train.sh CONFIG 2
+# NNODES, NODE_RANK, MASTER_ADDR, PORT (default 1, 0, 127.0.0.1, 29500): torch.distributed.run.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=8] bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]
+# PYTHON: the interpreter every task runs (default: the repository's .venv/bin/python; it must
+# be reachable from the compute nodes), e.g. an env set up with AFOV_DEVICE=cuda:
+#   PYTHON=$HOME/envs/afov-cuda/bin/python GPUS=4 bash tools/slurm_train.sh gpu afov CONFIG work_dirs/x
+# GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS (extra srun options).
 set -x
 PARTITION=$1
 JOB_NAME=$2
