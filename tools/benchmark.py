@@ -2,7 +2,9 @@
 
   python tools/benchmark.py [--data-root data/synthetic_nuscenes] [--only cache,pairing,...]
 
-Writes work_dirs/benchmark/<name>.json and prints a summary. Suites:
+Run from the repository root. --data-root: a synthetic nuScenes set with its infos and the
+simulated-san teacher cache (tools/demo.sh steps 1-4; when it is missing the tool prints the
+commands that write it). Writes work_dirs/benchmark/<name>.json and prints a summary. Suites:
   cache     bytes per image and six-image read time of cache v1 vs the reference layout
             (uint8 PNG + float32 tensor file + JSON) and vs decoding the six JPEGs
   pairing   PointPixelPairing + pseudo-labels of a frame vs nuscenes-devkit's per-camera
@@ -346,16 +348,71 @@ def bench_afi(root):
 
 SUITES = dict(cache=bench_cache, pairing=bench_pairing, synthetic=bench_synthetic,
               stage2=bench_stage2, tmp=bench_tmp, afi=bench_afi)
+STAGE2_CONFIG = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'
+TEACHER_CACHE = 'teacher_cache/simulated-san/manifest.json'
+# what each suite reads from --data-root, in the order the commands below write it
+NEEDS = dict(cache=('infos', 'teacher_cache'), pairing=('infos', 'teacher_cache'), synthetic=(),
+             stage2=('infos', 'teacher_cache'), tmp=('infos', 'teacher_cache'), afi=('infos',))
+
+
+def parse_suites(parser: argparse.ArgumentParser, only: str) -> list:
+    """The suite names of ``--only`` (comma-separated, order kept); an unknown one is a usage
+    error (exit 2) that lists the available suites."""
+    names = list(dict.fromkeys(n.strip() for n in only.split(',') if n.strip()))
+    unknown = [n for n in names if n not in SUITES]
+    if unknown or not names:
+        what = f"unknown suite(s) {', '.join(unknown)}" if unknown else 'no suite'
+        parser.error(f"{what} in --only {only!r}; available suites: {', '.join(SUITES)}")
+    return names
+
+
+def missing_data_message(root: str, suites: list):
+    """None when ``root`` holds what ``suites`` read, else what is missing and the commands
+    that write it (those of tools/demo.sh steps 1-4, from the first missing step on)."""
+    needed = {n for s in suites for n in NEEDS[s]}
+    infos = osp.join(root, 'nuscenes_infos_val.pkl')
+    missing = []
+    if 'infos' in needed and not (osp.isfile(infos) and osp.isfile(
+            osp.join(root, 'nuscenes_infos_train.pkl'))):
+        missing.append('infos')
+    if 'teacher_cache' in needed and not osp.isfile(osp.join(root, TEACHER_CACHE)):
+        missing.append('teacher_cache')
+    if not missing:
+        return None
+    users = ', '.join(s for s in suites if set(NEEDS[s]) & set(missing))
+    steps = []
+    if 'infos' in missing:
+        what = (f'{root} does not exist' if not osp.isdir(root) else
+                f'{root} has no nuscenes_infos_{{train,val}}.pkl')
+        steps += [f'python tools/create_synthetic.py --format nuscenes --out {root} --scenes 20 '
+                  '--frames 16 --image-scale 0.5',
+                  f'python tools/create_data.py nuscenes --root-path {root} --out-dir {root}']
+    else:
+        what = f'{root} has no teacher cache {TEACHER_CACHE}'
+    if 'teacher_cache' in needed:
+        steps.append(f'python tools/cache_teacher.py {STAGE2_CONFIG} --data-root {root}')
+    no_data = ', '.join(s for s in SUITES if not NEEDS[s])
+    return (f'benchmark.py: {what} (read by suite(s) {users}). Create it with:\n  ' +
+            '\n  '.join(steps) +
+            f'\n(tools/demo.sh steps 1-4 write the same set to data/synthetic_nuscenes), pass '
+            f'another --data-root, or run only suites that read no data: --only {no_data}')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--data-root', default='data/synthetic_nuscenes')
-    parser.add_argument('--only', default=','.join(SUITES))
+    parser.add_argument('--data-root', default='data/synthetic_nuscenes',
+                        help='synthetic nuScenes set with infos and the simulated-san teacher '
+                        'cache (tools/demo.sh steps 1-4); the synthetic suite reads none')
+    parser.add_argument('--only', default=','.join(SUITES),
+                        help=f"comma-separated suites (default: all): {', '.join(SUITES)}")
     args = parser.parse_args()
+    suites = parse_suites(parser, args.only)
+    message = missing_data_message(args.data_root, suites)
+    if message:
+        sys.exit(message)
     import afov_plugin  # noqa: F401
-    for name in args.only.split(','):
+    for name in suites:
         SUITES[name](args.data_root)
 
 
