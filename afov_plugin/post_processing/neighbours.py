@@ -1,4 +1,6 @@
 """Farthest-point sampling and k-nearest neighbours on the points' device."""
+from typing import Optional
+
 import numba
 import numpy as np
 import torch
@@ -103,12 +105,77 @@ def _fps_grid_kernel(xyz: np.ndarray, m: int, start: int) -> np.ndarray:
     return out
 
 
+def farthest_point_sample_batch(xyz: Tensor, m: int, lengths: Optional[Tensor] = None,
+                                start: Optional[Tensor] = None) -> Tensor:
+    """Exact FPS of a padded batch of scans in one call, (B, m) indices.
+
+    Args:
+        xyz: (B, N, 3), scan b in ``xyz[b, :lengths[b]]`` (the rest is padding, never picked).
+        m: centres per scan. A scan of n_b ≤ m points has its n_b points among its first
+            n_b indices only while they are distinct; take ``[:min(m, n_b)]`` per scan.
+        lengths: (B,) points per scan (default: N each). start: (B,) first centre (default 0).
+
+    The loop over the m centres runs a fixed number of batched tensor ops per step: no step
+    reads a value back to the host (no ``.item()`` / ``.tolist()``), so on CUDA it queues
+    without synchronising. Distances are float32 sums in the order of the CPU kernel
+    (dx² + dy², then + dz²) and ties go to the lowest index (``argmax``), so every scan gets
+    the same indices as :func:`farthest_point_sample` on it alone.
+    """
+    b, n, _ = xyz.shape
+    dev = xyz.device
+    pts = xyz.detach().float()
+    if lengths is None:
+        lengths = torch.full((b, ), n, dtype=torch.long, device=dev)
+    if start is None:
+        start = torch.zeros(b, dtype=torch.long, device=dev)
+    valid = torch.arange(n, device=dev)[None] < lengths.to(dev)[:, None]
+    mind = torch.full((b, n), float('inf'), device=dev).masked_fill_(~valid, float('-inf'))
+    x, y, z = (pts[..., c] for c in range(3))                           # (B, N) each
+    rows = torch.arange(b, device=dev)
+    out = torch.empty(b, m, dtype=torch.long, device=dev)
+    cur = start.to(dev).long()
+    out[:, 0] = cur
+    d, tmp = torch.empty_like(x), torch.empty_like(x)
+    for it in range(1, m):
+        c = pts[rows, cur]                                                  # (B, 3)
+        torch.sub(x, c[:, 0:1], out=d)
+        d.mul_(d)
+        torch.sub(y, c[:, 1:2], out=tmp)
+        tmp.mul_(tmp)
+        d.add_(tmp)
+        torch.sub(z, c[:, 2:3], out=tmp)
+        tmp.mul_(tmp)
+        d.add_(tmp)
+        torch.minimum(mind, d, out=mind)         # padding stays -inf
+        cur = mind.argmax(1)
+        out[:, it] = cur
+    return out
+
+
+_MMCV_OPS: dict = {}
+
+
+def _mmcv_op(name: str):
+    """mmcv.ops' CUDA ``furthest_point_sample`` / ``knn``, or None where mmcv lacks them.
+    Only called for CUDA tensors."""
+    if name not in _MMCV_OPS:
+        try:
+            import mmcv.ops as ops
+            _MMCV_OPS[name] = getattr(ops, name)
+        except Exception:  # no mmcv, or mmcv built without its ops
+            _MMCV_OPS[name] = None
+    return _MMCV_OPS[name]
+
+
 def farthest_point_sample(xyz: Tensor, m: int, start: int = 0, backend: str = 'auto') -> Tensor:
     """Indices (m,) of ``m`` farthest points of ``xyz`` (N, 3), starting at ``start``.
 
     Exact FPS. CPU (``backend='auto'``): a compiled loop that skips the grid cells a new
-    centre cannot reach; other devices or ``backend='torch'``: the loop over ``m`` with a few
-    in-place vector ops per step. Both give the same indices.
+    centre cannot reach. CUDA (``'auto'``): mmcv's ``furthest_point_sample`` where mmcv has
+    it (it always starts at point 0, so the points are rolled to put ``start`` first; like
+    pointnet2's kernel it never picks a point within 3 cm of the sensor origin), else the
+    torch loop. ``backend='torch'`` on any device: :func:`farthest_point_sample_batch`
+    with one scan. CPU and torch give the same indices.
     """
     n = xyz.shape[0]
     if m >= n:
@@ -117,21 +184,12 @@ def farthest_point_sample(xyz: Tensor, m: int, start: int = 0, backend: str = 'a
     if xyz.device.type == 'cpu' and backend == 'auto':
         idx = _fps_grid_kernel(np.ascontiguousarray(pts.numpy()), int(m), int(start))
         return torch.from_numpy(idx)
-    cols = [pts[:, c].contiguous() for c in range(3)]
-    mind = torch.full_like(cols[0], float('inf'))
-    d, tmp = torch.empty_like(cols[0]), torch.empty_like(cols[0])
-    idx = [int(start)]
-    for _ in range(m - 1):
-        centre = pts[idx[-1]].tolist()
-        torch.sub(cols[0], centre[0], out=d)
-        d.mul_(d)
-        for c in (1, 2):
-            torch.sub(cols[c], centre[c], out=tmp)
-            tmp.mul_(tmp)
-            d.add_(tmp)
-        torch.minimum(mind, d, out=mind)
-        idx.append(int(mind.argmax()))
-    return torch.tensor(idx, dtype=torch.long, device=xyz.device)
+    if xyz.is_cuda and backend == 'auto' and _mmcv_op('furthest_point_sample') is not None:
+        rolled = torch.roll(pts, -int(start), 0).contiguous()
+        idx = _mmcv_op('furthest_point_sample')(rolled[None], int(m))[0].long()
+        return (idx + int(start)) % n
+    first = torch.full((1, ), int(start), dtype=torch.long, device=xyz.device)
+    return farthest_point_sample_batch(pts[None], int(m), start=first)[0]
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -197,8 +255,8 @@ def _grid_knn_kernel(ref: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
 
 def knn(ref: Tensor, query: Tensor, k: int, chunk: int = 4096, backend: str = 'auto') -> Tensor:
     """Indices (Q, k) of the ``k`` nearest ``ref`` (N, 3) points of each ``query`` (Q, 3),
-    nearest first. CPU: a compiled grid search; other devices or ``backend='torch'``:
-    cdist + topk."""
+    nearest first. CPU: a compiled grid search; CUDA (``backend='auto'``, k < 100): mmcv's
+    ``knn`` where mmcv has it; otherwise or ``backend='torch'``: cdist + topk."""
     k = min(k, ref.shape[0])
     if k == 0 or query.shape[0] == 0:
         return torch.empty(query.shape[0], k, dtype=torch.long, device=ref.device)
@@ -206,6 +264,10 @@ def knn(ref: Tensor, query: Tensor, k: int, chunk: int = 4096, backend: str = 'a
         return torch.from_numpy(_grid_knn_kernel(
             np.ascontiguousarray(ref.detach().float().numpy()),
             np.ascontiguousarray(query.detach().float().numpy()), int(k)))
+    if ref.is_cuda and backend == 'auto' and k < 100 and _mmcv_op('knn') is not None:
+        idx = _mmcv_op('knn')(int(k), ref.detach().float()[None].contiguous(),
+                              query.detach().float()[None].contiguous(), False)
+        return idx[0].transpose(0, 1).long()                                # (Q, k)
     out = []
     for q in query.split(chunk):
         out.append(torch.cdist(q, ref).topk(k, dim=1, largest=False).indices)
