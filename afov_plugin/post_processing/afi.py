@@ -10,7 +10,10 @@ compiled kernels, see docs/afi.md):
     argmax ─> labels (N,)
 
 Where the paper (Appendix A) and the reference implementation differ, the reference is
-followed; our remaining choices are documented in ``docs/afi.md``.
+followed. The defaults are the demo's choices; options (``lattice``, ``fps_start``,
+``centre_in_knn``, ``bin_features``, ``extents``, ``coincident_weight``, ``unreached``,
+``ground.inliers`` / ``ground.fit``) reproduce the reference exactly (``afi_reference``,
+configs/_base_/post_processing/afi.py). Every departure and its reason: ``docs/afi.md``.
 """
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
