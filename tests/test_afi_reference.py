@@ -310,3 +310,25 @@ def test_bad_reference_options_are_refused():
         AFIPostProcessor(num_classes=3, ground=dict(fit='svd'))
     with pytest.raises(ValueError, match='bin_features'):
         AFIPostProcessor(num_classes=3, bin_features='max')
+
+
+def test_torch_path_samples_the_first_stage_of_a_batch_in_one_call(monkeypatch):
+    """``backend='torch'``: the first FPS stage of all scans of a batch is one padded call;
+    the labels equal scan-by-scan refinement (and the CPU path's)."""
+    from afov_plugin.post_processing import afi as afi_module
+    from test_afi import plane_wall_box_scene
+    calls = []
+    batched = afi_module.farthest_point_sample_batch
+
+    def counting(xyz, m, lengths=None, start=None):
+        calls.append(xyz.shape[0])
+        return batched(xyz, m, lengths, start)
+    monkeypatch.setattr(afi_module, 'farthest_point_sample_batch', counting)
+    scans = [plane_wall_box_scene(n=n, seed=n) for n in (1500, 4000, 2500)]
+    torch_afi = AFIPostProcessor(num_classes=3, backend='torch', **SMALL)
+    out = torch_afi([s[0] for s in scans], [s[2] for s in scans])
+    assert calls == [3]
+    cpu = AFIPostProcessor(num_classes=3, **SMALL)
+    for o, (xyz, _, noisy) in zip(out, scans):
+        assert torch.equal(o, torch_afi.refine(xyz, noisy))
+        assert torch.equal(o, cpu.refine(xyz, noisy))

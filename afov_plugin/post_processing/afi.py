@@ -25,7 +25,7 @@ from torch import Tensor
 
 from mmdet3d.registry import MODELS
 
-from .neighbours import farthest_point_sample, knn
+from .neighbours import _mmcv_op, farthest_point_sample, farthest_point_sample_batch, knn
 
 EPS = 1e-6
 
@@ -311,19 +311,27 @@ class AFIPostProcessor:
         """
         if pseudo_labels is None:
             pseudo_labels = [None] * len(points)
-        return [self.refine(p, l, q) for p, l, q in zip(points, labels, pseudo_labels)]
+        states = [self._prepare(p, lab, q) for p, lab, q in zip(points, labels, pseudo_labels)]
+        first = self._first_centres_batched(states)
+        return [self._finish(st, c) for st, c in zip(states, first)]
 
     @torch.no_grad()
     def refine(self, points: Tensor, labels: Tensor,
                pseudo_labels: Optional[Tensor] = None) -> Tensor:
         """Refine one scan: points (N, ≥3), labels (N,) → (N,) long."""
+        return self._finish(self._prepare(points, labels, pseudo_labels))
+
+    @torch.no_grad()
+    def _prepare(self, points: Tensor, labels: Tensor, pseudo_labels: Optional[Tensor]) -> dict:
+        """Covering, ground / ego and the input features of one scan, and the start point of
+        its first FPS stage (drawn here, in the order ``refine`` always drew it)."""
         xyz = points[:, :3].float().contiguous()
         labels = labels.long()
         n = xyz.shape[0]
         if labels.shape[0] != n:
             raise ValueError(f'AFI: {n} points but {labels.shape[0]} labels')
         if n == 0:
-            return labels.clone()
+            return dict(n=0, labels=labels)
         gen = torch.Generator(device='cpu').manual_seed(self.seed)
         labels = self._cover(xyz, labels, pseudo_labels, gen)
         valid = (labels >= 0) & (labels < self.num_classes)
@@ -338,13 +346,56 @@ class AFIPostProcessor:
                 valid &= ~inliers
         x0 = torch.zeros(n, self.num_classes, device=xyz.device)
         x0[valid, labels[valid]] = 1.0
-        feat = self._propagate(xyz, x0, gen)
+        start = self._fps_first(n, gen) if n > 1 and self.num_centres else None
+        return dict(n=n, xyz=xyz, labels=labels, labelled=labelled, inliers=inliers, x0=x0,
+                    gen=gen, start=start)
+
+    @torch.no_grad()
+    def _finish(self, st: dict, first: Optional[Tensor] = None) -> Tensor:
+        """Propagation and the final labels of a prepared scan; ``first``: its first-stage
+        FPS centres if already sampled (batched)."""
+        if st['n'] == 0:
+            return st['labels'].clone()
+        xyz, labels, labelled, inliers = st['xyz'], st['labels'], st['labelled'], st['inliers']
+        feat = self._propagate(xyz, st['x0'], st['gen'], start=st['start'], first=first)
         out = torch.where(feat.sum(1) > 0, feat.argmax(1), labels)  # unreached: input label
         if inliers is not None:
             out = self._restrict_ground(out, feat, labels, labelled, inliers)
         if self.keep_agreeing is not None:
             out = self._keep_agreeing(xyz, labels, labelled, out)
         return out
+
+    def _fps_first(self, n: int, gen: torch.Generator) -> int:
+        if self.fps_start == 'first':
+            return 0
+        return int(torch.randint(n, (1, ), generator=gen))
+
+    def _first_centres_batched(self, states: List[dict]) -> List[Optional[Tensor]]:
+        """First-stage FPS centres of every scan of the batch in one padded call of
+        :func:`farthest_point_sample_batch`, on the torch path (``backend='torch'``, or CUDA
+        without mmcv's FPS); the same indices as scan by scan. None where not batched."""
+        first: List[Optional[Tensor]] = [None] * len(states)
+        if not self.num_centres:
+            return first
+        m = self.num_centres[0]
+        idx = [i for i, st in enumerate(states) if st['n'] > m and st['start'] is not None]
+        if len(idx) < 2:
+            return first
+        xyz = [states[i]['xyz'] for i in idx]
+        dev = xyz[0].device
+        if any(x.device != dev for x in xyz) or self._compiled(xyz[0]) or (
+                xyz[0].is_cuda and self.backend == 'auto'
+                and _mmcv_op('furthest_point_sample') is not None):
+            return first
+        lengths = torch.tensor([x.shape[0] for x in xyz], device=dev)
+        pad = xyz[0].new_zeros((len(xyz), int(lengths.max()), 3))
+        for b, x in enumerate(xyz):
+            pad[b, :x.shape[0]] = x
+        starts = torch.tensor([states[i]['start'] for i in idx], device=dev)
+        out = farthest_point_sample_batch(pad, m, lengths, starts)
+        for b, i in enumerate(idx):
+            first[i] = out[b]
+        return first
 
     def agreement(self, xyz: Tensor, labels: Tensor, labelled: Tensor, k: int) -> Tensor:
         """Share (N,) of each point's ``k`` nearest other points carrying its label (0 for
@@ -392,9 +443,11 @@ class AFIPostProcessor:
         return xyz.device.type == 'cpu' and self.backend == 'auto'
 
     def _propagate(self, xyz: Tensor, x0: Tensor, gen: torch.Generator,
-                   levels_out: Optional[list] = None) -> Tensor:
+                   levels_out: Optional[list] = None, start: Optional[int] = None,
+                   first: Optional[Tensor] = None) -> Tensor:
         """Encoder then decoder; ``levels_out``, if a list, receives the levels and the
-        decoder's input features of each step (for tests)."""
+        decoder's input features of each step (for tests). ``start`` / ``first``: the first
+        stage's FPS start point / centres when already drawn / sampled."""
         directions = fibonacci_directions(self.num_directions, xyz.device,
                                           lattice=self.lattice)
         levels = [_Level(xyz, x0)]
@@ -403,7 +456,8 @@ class AFIPostProcessor:
             if prev.xyz.shape[0] <= 1:
                 break
             levels.append(self._encode(prev, min(m, prev.xyz.shape[0]), stage, directions,
-                                       gen))
+                                       gen, start=start if stage == 0 else None,
+                                       centre=first if stage == 0 else None))
         # decoder: coarse → fine, λ of the step from level s to s-1
         feat = levels[-1].feat
         for s in range(len(levels) - 1, 0, -1):
@@ -414,13 +468,13 @@ class AFIPostProcessor:
         return feat
 
     def _encode(self, prev: _Level, m: int, stage: int, directions: Tensor,
-                gen: torch.Generator) -> _Level:
+                gen: torch.Generator, start: Optional[int] = None,
+                centre: Optional[Tensor] = None) -> _Level:
         """One encoder stage: FPS centres of ``prev``, kNN, direction bins, pooling."""
-        if self.fps_start == 'first':
-            start = 0
-        else:
-            start = int(torch.randint(prev.xyz.shape[0], (1,), generator=gen))
-        centre = farthest_point_sample(prev.xyz, m, start=start, backend=self.backend)
+        if centre is None:
+            if start is None:
+                start = self._fps_first(prev.xyz.shape[0], gen)
+            centre = farthest_point_sample(prev.xyz, m, start=start, backend=self.backend)
         if self.centre_in_knn:      # the centre is its own nearest neighbour (offset 0)
             k = min(self.k, prev.xyz.shape[0])
             nbr = knn(prev.xyz, prev.xyz[centre], k, backend=self.backend)       # (M, k)
