@@ -271,3 +271,59 @@ def test_afi_refuses_labels_not_matching_points_and_bad_settings():
         AFIPostProcessor(num_classes=3, skip_weights=[0.1])
     with pytest.raises(ValueError, match='backend'):
         AFIPostProcessor(num_classes=3, backend='cuda')
+
+
+def test_covering_runs_inline_and_offline_through_the_tools(cached_nuscenes, tmp_path,
+                                                            repo_root):
+    """tools/test.py with the AFI config packs the teacher's pseudo-labels, so covering runs
+    inline; with β, distance → ∞ every point with a pseudo-label of a covered class takes it
+    before AFI runs (docs/afi.md, step 1). Offline AFI with covering = offline AFI without
+    covering on predictions overwritten by hand with the saved pseudo-labels; the inline mIoU
+    = the mIoU of those labels."""
+    from afov_plugin.evaluation import confusion, miou_report
+    from conftest import SMALL
+    register_all_modules(init_default_scope=True)
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(osp.join(repo_root, AFI_CONFIG)).model)
+    ckpt = str(tmp_path / 'random.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    fast = ['model.test_cfg.postprocess.num_centres=[400,133,44,15]']
+    cover = ['model.test_cfg.postprocess.covering._delete_=True',
+             'model.test_cfg.postprocess.covering.beta=1e12',
+             'model.test_cfg.postprocess.covering.distance=1e12',
+             f'model.test_cfg.postprocess.covering.classes={list(range(16))}']
+    preds = tmp_path / 'preds'
+    proc = run_tool(['tools/test.py', AFI_CONFIG, ckpt, '--data-root', cached_nuscenes,
+                     '--work-dir', str(tmp_path / 'test'), '--save-preds', str(preds),
+                     '--cfg-options'] + SMALL + fast + cover)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    inline = json.load(open(sorted((tmp_path / 'test').glob('*/*.json'))[-1]))
+    by_hand = tmp_path / 'by_hand'
+    by_hand.mkdir()
+    for f in sorted(preds.glob('*.npz')):
+        scan = load_prediction(str(f))
+        pseudo = scan['pseudo_label'].astype(np.int64)
+        pred = np.where(pseudo < 16, pseudo, scan['pred']).astype(np.int16)
+        save_prediction(str(by_hand / f.name), **dict(scan, pred=pred))
+    off = run_tool(['tools/afi.py', AFI_CONFIG, str(by_hand), '--out', str(tmp_path / 'plain'),
+                    '--cfg-options'] + fast)
+    assert off.returncode == 0, off.stderr[-2000:]
+    off_cov = run_tool(['tools/afi.py', AFI_CONFIG, str(preds), '--out',
+                        str(tmp_path / 'covered'), '--report', str(tmp_path / 'r.json'),
+                        '--cfg-options'] + fast + cover)
+    assert off_cov.returncode == 0, off_cov.stderr[-2000:]
+    hist = np.zeros((16, 17), np.int64)
+    files = sorted(preds.glob('*.npz'))
+    assert len(files) == 2
+    for f in files:
+        scan = load_prediction(str(f))
+        pseudo, cam = scan['pseudo_label'].astype(np.int64), scan['cam']
+        labelled = pseudo < 16
+        assert labelled.any() and (cam[labelled] >= 0).all()  # teacher labels: in view only
+        assert not np.array_equal(pseudo[labelled], scan['gt'][labelled])  # not the GT
+        expect = load_prediction(str(tmp_path / 'plain' / f.name))['pred'].astype(np.int64)
+        covered = load_prediction(str(tmp_path / 'covered' / f.name))['pred']
+        np.testing.assert_array_equal(covered, expect)
+        assert (covered != scan['pred']).any()  # AFI and the covering changed something
+        hist += confusion(scan['gt'].astype(np.int64), expect, 16, 16)
+    assert inline['miou'] == pytest.approx(miou_report(hist)['miou'], abs=1e-9)

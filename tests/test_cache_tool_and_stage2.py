@@ -79,7 +79,7 @@ def test_stage2_trains_on_pseudo_labels_and_evaluates(cached_nuscenes, tmp_path)
                      str(tmp_path / 'pics'), '--cfg-options'] + SMALL)
     assert test.returncode == 0, (test.stdout + test.stderr)[-3000:]
     metrics = json.load(open(glob.glob(str(tmp_path / 'test' / '*' / '*.json'))[0]))
-    for key in ('miou', 'miou_seen', 'miou_unseen', 'seen_ratio'):
+    for key in ('miou', 'miou_in_view', 'miou_out_of_view', 'in_view_ratio'):
         assert 0.0 <= metrics[key] <= 1.0
     pictures = sorted(os.listdir(tmp_path / 'pics'))
     assert any(p.endswith('_bev.png') for p in pictures)
@@ -124,7 +124,7 @@ def test_simulated_teacher_statistics_in_band(small_nuscenes, tmp_path, profile)
         out = str(tmp_path / f'{profile}_{split}.json')
         proc = run_tool(['tools/pseudo_label_report.py', STAGE2, '--data-root', small_nuscenes,
                          '--split', split, '--out', out, '--cfg-options',
-                         f'train_dataloader.dataset.pipeline.2.cache_dir={cache_dir}'])
+                         f'teacher.profile={profile}', f'teacher_cache_dir={cache_dir}'])
         assert proc.returncode == 0, proc.stderr[-2000:]
         stats.append(json.load(open(out)))
     points = sum(s['points'] for s in stats)

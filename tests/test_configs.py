@@ -23,7 +23,7 @@ def test_plugin_components_are_registered():
         assert TRANSFORMS.get(name) is not None, name
     from mmdet3d.registry import DATASETS, HOOKS, METRICS
     assert DATASETS.get('NuScenesSegDataset') and DATASETS.get('SemanticKittiMMDataset')
-    assert METRICS.get('SeenUnseenSegMetric') and HOOKS.get('SegPicturesHook')
+    assert METRICS.get('InViewSegMetric') and HOOKS.get('SegPicturesHook')
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(c) for c in CONFIGS])
@@ -35,9 +35,13 @@ def test_stage2_configs_build(path):
     assert model.decode_head.num_classes == len(cfg.class_names if 'class_names' in cfg
                                                 else cfg.train_dataloader.dataset.metainfo[
                                                     'classes'])
-    assert cfg.val_evaluator.type == 'SeenUnseenSegMetric'
+    assert cfg.val_evaluator.type == 'InViewSegMetric'
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     if 'supervised' not in path:
         assert types[1:4] == ['PointPixelPairing', 'LoadTeacherCache',
                               'PseudoLabelsAndSuperpoints']
-        assert cfg.model.decode_head.label_key == 'voxel_pseudo_label'
+        # the pseudo-labels are the packed pts_semantic_mask: no ground truth is loaded
+        assert not any('LoadAnnotations' in t for t in types)
+        assert 'pts_semantic_mask' in cfg.train_dataloader.dataset.pipeline[-1]['keys']
+    else:
+        assert 'AFOVLoadAnnotations3D' in types and 'LoadTeacherCache' not in types

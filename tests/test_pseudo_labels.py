@@ -38,19 +38,23 @@ def test_cache_to_pseudo_labels_and_superpoints(tmp_path):
     results = TRANSFORMS.build(dict(type='PseudoLabelsAndSuperpoints', dictionary='nuscenes',
                                     min_superpoint_points=2)).transform(results)
     car_c, road_c = d.eval_classes.index('car'), d.eval_classes.index('driveable_surface')
-    np.testing.assert_array_equal(results['pts_pseudo_label'],
+    np.testing.assert_array_equal(results['pts_semantic_mask'],
                                   [car_c, road_c, 16, 16, 16, car_c])  # sky = ignore
+    assert results['pts_semantic_mask_source'] == 'teacher'
     # only region 0 (car) has >= 2 points: it is the one superpoint
     np.testing.assert_array_equal(results['pts_superpoint'], [0, -1, -1, -1, -1, 0])
     np.testing.assert_array_equal(results['superpoint_feat'], feats[:1])
     np.testing.assert_array_equal(results['superpoint_prompt'], [car])
 
     packed = TRANSFORMS.build(dict(
-        type='PackAFOVInputs', keys=['points', 'pts_pseudo_label', 'pts_superpoint',
+        type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_superpoint',
                                      'superpoint_feat'])).transform(
         dict(results, points=LiDARPoints(torch.zeros(6, 4), points_dim=4)))
     sample = packed['data_samples']
-    assert sample.gt_pts_seg.pts_pseudo_label.tolist() == [car_c, road_c, 16, 16, 16, car_c]
+    # mmdet3d's own key, marked as the teacher's so no one mistakes it for ground truth
+    assert sample.gt_pts_seg.pts_semantic_mask.tolist() == [car_c, road_c, 16, 16, 16, car_c]
+    assert sample.metainfo['pts_semantic_mask_source'] == 'teacher'
+    assert sample.gt_pts_seg.pts_superpoint.dtype == torch.long
     assert sample.superpoint_feat.shape == (1, 4)
 
 
@@ -61,7 +65,9 @@ def test_report_counts_coverage_over_all_points_and_over_labelled_ones():
     ignore = 3
     gt = np.array([0, 0, 1, 1, 2, ignore, ignore, ignore])
     pseudo = np.array([0, 1, 1, -1, 2, -1, -1, 0])  # 5 of 8 labelled, 4 of 5 valid ones
-    stats = pseudo_label_statistics([dict(pts_semantic_mask=gt, pts_pseudo_label=pseudo)] * 2,
+    item = dict(eval_ann_info=dict(pts_semantic_mask=gt), pts_semantic_mask=pseudo,
+                pts_semantic_mask_source='teacher')
+    stats = pseudo_label_statistics([item] * 2,
                                     ['a', 'b', 'c'], ignore, show_progress=False)
     assert stats['points'] == 16 and stats['labelled_points'] == 10
     assert stats['coverage'] == 62.5 and stats['coverage_labelled'] == 80.0

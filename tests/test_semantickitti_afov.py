@@ -69,4 +69,4 @@ def test_stage2_trains_and_tests_through_the_tools(tiny_semantickitti, tmp_path)
     # the in-view share the metric reports is the front camera's share of all val points
     share = sum(m.sum() for m in masks) / sum(len(m) for m in masks)
     assert 0.03 < share < 0.5
-    assert metrics['seen_ratio'] == pytest.approx(share, abs=1e-3)
+    assert metrics['in_view_ratio'] == pytest.approx(share, abs=1e-3)

@@ -197,8 +197,9 @@ def test_pipeline_delivers_text_bank_knn_groups_and_crops(cached_nuscenes):
     cfg = Config.fromfile(TMP)
     register_all_modules(init_default_scope=True)
     from mmdet3d.registry import DATASETS
-    from afov_plugin.engine import set_data_root
+    from afov_plugin.engine import apply_teacher_setting, set_data_root
     set_data_root(cfg, cached_nuscenes)
+    apply_teacher_setting(cfg)
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.pipeline[2].prob = 0.0                         # no crop here
     sample = DATASETS.build(ds_cfg)[0]['data_samples']

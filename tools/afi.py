@@ -5,7 +5,7 @@
 CONFIG gives the AFI settings (``model.test_cfg.postprocess``, e.g.
 configs/afov/afi/*.py) and the class names. Writes the refined labels to OUT_DIR (same
 ``.npz`` layout, ``pred`` refined, ``pred_network`` the input) and, where the files carry
-ground truth, mIoU before / after over all points, camera-seen and unseen points.
+ground truth, mIoU before / after over all points, in-view (some camera sees them) and out-of-view points.
 """
 import argparse
 import glob
@@ -66,7 +66,7 @@ def main():
                          'CONFIG CKPT --save-preds DIR')
     c = len(names)
     hists = {k: np.zeros((c, c + 1), np.int64) for k in
-             ('before', 'after', 'before_seen', 'after_seen', 'before_unseen', 'after_unseen')}
+             ('before', 'after', 'before_in_view', 'after_in_view', 'before_out_of_view', 'after_out_of_view')}
     has_gt, seconds = True, 0.0
     for path in tqdm(files, desc='AFI', unit='scan'):
         scan = load_prediction(path)
@@ -85,11 +85,11 @@ def main():
             has_gt = False
             continue
         gt = scan['gt']
-        seen = scan['cam'] >= 0 if 'cam' in scan else np.ones(len(gt), bool)
+        in_view = scan["cam"] >= 0 if 'cam' in scan else np.ones(len(gt), bool)
         for tag, p in (('before', scan['pred']), ('after', out)):
             hists[tag] += confusion(gt, p, c, ignore)
-            hists[f'{tag}_seen'] += confusion(gt[seen], p[seen], c, ignore)
-            hists[f'{tag}_unseen'] += confusion(gt[~seen], p[~seen], c, ignore)
+            hists[f'{tag}_in_view'] += confusion(gt[in_view], p[in_view], c, ignore)
+            hists[f'{tag}_out_of_view'] += confusion(gt[~in_view], p[~in_view], c, ignore)
     report = dict(scans=len(files), afi_seconds_per_scan=round(seconds / len(files), 4))
     if has_gt:
         for tag, h in hists.items():

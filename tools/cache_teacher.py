@@ -10,7 +10,6 @@ entries (atomic writes). Ends with a report (JSON next to the cache with --repor
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -18,9 +17,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import afov_plugin  # noqa: E402,F401
 from afov_plugin.datasets.class_dictionary import load_class_dictionary  # noqa: E402
-from afov_plugin.engine import resolve_cache_dir, set_data_root  # noqa: E402
+from afov_plugin.engine import rank_and_device, set_data_root, teacher_cache_dir  # noqa: E402
 from afov_plugin.teachers import (TeacherCache, dataset_images, run_teacher_pass,  # noqa: E402
-                                  shard, verify_cache)
+                                  shard, teacher_config_for_device, verify_cache)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
@@ -33,7 +32,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('--splits', nargs='+', default=['train', 'val'],
                         choices=['train', 'val', 'test'])
-    parser.add_argument('--cache-dir', help='override the config\'s teacher_cache_dir')
+    parser.add_argument('--cache-dir', help="the config's teacher_cache_dir (same as "
+                        '--cfg-options teacher_cache_dir=DIR)')
     parser.add_argument('--data-root', help='point every dataloader at this dataset root')
     parser.add_argument('--shard', default=None, help='i/n: process every n-th image from i')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
@@ -64,15 +64,12 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope('mmdet3d')
-    rank, world = 0, 1
-    if args.shard:
-        rank, world = (int(v) for v in args.shard.split('/'))
-    elif args.launcher != 'none':
-        rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0)))
-        world = int(os.environ.get('WORLD_SIZE', os.environ.get('SLURM_NTASKS', 1)))
+    # set before the teacher is built: one device per rank
+    rank, world, device = rank_and_device(args.launcher, args.shard)
     dictionary = load_class_dictionary(cfg.dictionary)
-    cache_dir = args.cache_dir or resolve_cache_dir(cfg.teacher_cache_dir,
-                                                    cfg.train_dataloader.dataset.data_root)
+    if args.cache_dir:  # the same setting as --cfg-options teacher_cache_dir=...
+        cfg.teacher_cache_dir = osp.abspath(args.cache_dir)
+    cache_dir = teacher_cache_dir(cfg)
     images = []
     for split in args.splits:
         images += dataset_images(DATASETS.build(split_dataset_cfg(cfg, split)))
@@ -83,12 +80,13 @@ def main() -> None:
                               num_bad=len(result['bad']),
                               num_missing=len(result['missing'])), indent=1))
         sys.exit(1 if result['bad'] or result['missing'] else 0)
-    teacher = MODELS.build(cfg.teacher)
+    teacher = MODELS.build(teacher_config_for_device(cfg.teacher, device))
     cache = TeacherCache.create(cache_dir, teacher, dictionary)
     mine = shard(images, rank, world)
     report = run_teacher_pass(teacher, cache, mine, batch_size=args.batch_size,
                               verify_existing=not args.no_verify_existing,
-                              desc=f'{teacher.name} [{rank}/{world}]')
+                              desc=f'{teacher.name} [{rank}/{world}]',
+                              show_progress=rank == 0 or args.shard is not None)
     summary = dict(report.as_dict(), cache_dir=cache_dir, shard=f'{rank}/{world}')
     print(f'[cache_teacher] shard {rank}/{world}: {report.images} images, {report.written} '
           f'written, {report.skipped} already cached, {report.bytes / 1e6:.1f} MB, '

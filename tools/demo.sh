@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job: annotation-free 3D segmentation end to end on a synthetic nuScenes set.
+# The main job: annotation-free 3D segmentation end to end on a synthetic nuScenes set
+# (AFOV_DEMO_DATASET=semantickitti: on a synthetic SemanticKITTI set, front camera only,
+# steps 1-8, into work_dirs/demo_semantickitti).
 #   1. set up .venv (first run only)          5. stage 2: MinkUNet on pseudo-labels (train.py)
-#   2. generate the synthetic nuScenes set    6. evaluate it (test.py): all / seen / unseen
+#   2. generate the synthetic nuScenes set    6. evaluate it (test.py): all / in-view / out-of-view
 #   3. write the info pkls                    7. baselines: teacher projection, supervised
 #   4. cache the simulated SAN teacher        8. table + work_dirs/demo/summary.json
 #   6b. the student with AFI inline           9. TMP pretraining   10. stage 2 from TMP
@@ -20,12 +22,27 @@ cd "$ROOT"
 bash tools/setup_env.sh
 PY=.venv/bin/python
 START=$(date +%s)
-DATA=${AFOV_DEMO_DATA:-data/synthetic_nuscenes}
+DATASET=${AFOV_DEMO_DATASET:-nuscenes}
+case "$DATASET" in
+  nuscenes)
+    NAME=demo DEFAULT_SCENES=20 DEFAULT_FRAMES=16 DEFAULT_ITERS=1000 DEFAULT_TMP=1
+    STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py
+    SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py
+    AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-nuscenes.py ;;
+  semantickitti)  # KITTI-like scans (~125k points), one front camera; no TMP config yet
+    NAME=demo_semantickitti DEFAULT_SCENES=6 DEFAULT_FRAMES=10
+    DEFAULT_ITERS=600 DEFAULT_TMP=0
+    STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-semantickitti.py
+    SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-semantickitti.py
+    AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-semantickitti.py ;;
+  *) echo "[demo] AFOV_DEMO_DATASET must be nuscenes or semantickitti, not $DATASET"; exit 2 ;;
+esac
+DATA=${AFOV_DEMO_DATA:-data/synthetic_$DATASET}
 # another voxel size gets its own work dir, so a rerun never reuses checkpoints of the other
-WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/demo${AFOV_DEMO_VOXEL:+_voxel$AFOV_DEMO_VOXEL}}
-SCENES=${AFOV_DEMO_SCENES:-20}
-FRAMES=${AFOV_DEMO_FRAMES:-16}
-ITERS=${AFOV_DEMO_ITERS:-1000}
+WORK=${AFOV_DEMO_WORK_DIR:-work_dirs/$NAME${AFOV_DEMO_VOXEL:+_voxel$AFOV_DEMO_VOXEL}}
+SCENES=${AFOV_DEMO_SCENES:-$DEFAULT_SCENES}
+FRAMES=${AFOV_DEMO_FRAMES:-$DEFAULT_FRAMES}
+ITERS=${AFOV_DEMO_ITERS:-$DEFAULT_ITERS}
 TMP_ITERS=${AFOV_DEMO_TMP_ITERS:-600}
 TMP_STUDENT_ITERS=${AFOV_DEMO_TMP_STUDENT_ITERS:-600}
 FT_ITERS=${AFOV_DEMO_FINETUNE_ITERS:-300}
@@ -34,9 +51,6 @@ PROFILE=${AFOV_DEMO_PROFILE:-san}
 VERSION=v1.0-trainval  # the synthetic configs' version folder
 SEED=${AFOV_DEMO_SEED:-0}
 JOBS=${AFOV_DEMO_JOBS:-2}
-STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py
-SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py
-AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-nuscenes.py
 TMP=configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py
 STAGE2_TMP=configs/afov/stage2/minkunet18-w16_stage2-from-tmp_simulated-san_synthetic-nuscenes.py
 FINETUNE=configs/afov/downstream/minkunet18-w16_finetune-1pct_synthetic-nuscenes.py
@@ -47,20 +61,25 @@ if [[ -n "${AFOV_DEMO_VOXEL:-}" ]]; then
   VOXEL_OPTS=("model.data_preprocessor.voxel_layer.voxel_size=[$AFOV_DEMO_VOXEL,$AFOV_DEMO_VOXEL,$AFOV_DEMO_VOXEL]")
 fi
 OPTS=(--data-root "$DATA")
-CACHE_OPTS=("teacher_cache_dir=$CACHE_REL" "teacher.profile=$PROFILE")
-STAGE2_CACHE=("${CACHE_OPTS[@]}" "train_dataloader.dataset.pipeline.2.cache_dir=$CACHE_REL")
+# the teacher: one key (its cache folder, teacher_cache/simulated-<profile>, follows it)
+CACHE_OPTS=("teacher.profile=$PROFILE")
 if [[ "${AFOV_DEMO_FRESH:-0}" == 1 ]]; then rm -rf "$DATA" "$WORK"; fi
 mkdir -p "$WORK"
 
-echo "[demo] 1-3: synthetic nuScenes set in $DATA"
-if [[ -d "$DATA" && ! -d "$DATA/$VERSION" ]]; then
+echo "[demo] 1-3: synthetic $DATASET set in $DATA"
+if [[ "$DATASET" == nuscenes && -d "$DATA" && ! -d "$DATA/$VERSION" ]]; then
   echo "[demo] $DATA is not a $VERSION set (an older demo wrote it): move it away or set" \
     "AFOV_DEMO_FRESH=1 to generate it again"
   exit 1
 fi
 $PY -c 'import sys; from afov_plugin.synthetic.world_info import outdated_world_message as m
 sys.exit(m(sys.argv[1]))' "$DATA" || exit 1  # a set of an older synthetic world: refused
-if [[ ! -f "$DATA/nuscenes_infos_val.pkl" ]]; then
+if [[ "$DATASET" == semantickitti && ! -f "$DATA/semantickitti_infos_val.pkl" ]]; then
+  # KITTI's image is 1241x376 at full scale; the 64-beam LiDAR at its real 2048 steps
+  $PY tools/create_synthetic.py --format semantickitti --out "$DATA" --scenes "$SCENES" \
+    --frames "$FRAMES" --seed "$SEED"
+  $PY tools/create_data.py semantickitti --root-path "$DATA" --out-dir "$DATA"
+elif [[ "$DATASET" == nuscenes && ! -f "$DATA/nuscenes_infos_val.pkl" ]]; then
   $PY tools/create_synthetic.py --format nuscenes --out "$DATA" --scenes "$SCENES" \
     --frames "$FRAMES" --image-scale "$SCALE" --seed "$SEED" --version "$VERSION"
   $PY tools/create_data.py nuscenes --root-path "$DATA" --out-dir "$DATA" --version "$VERSION"
@@ -72,11 +91,10 @@ echo "[demo] 4: caching the simulated $PROFILE teacher"
 $PY tools/cache_teacher.py "$STAGE2" "${OPTS[@]}" --report "$WORK/cache_report.json" \
   --cfg-options "${CACHE_OPTS[@]}"
 $PY tools/pseudo_label_report.py "$STAGE2" "${OPTS[@]}" --split val \
-  --out "$WORK/pseudo_labels_val.json" --cfg-options "${STAGE2_CACHE[@]}"
+  --out "$WORK/pseudo_labels_val.json" --cfg-options "${CACHE_OPTS[@]}"
 
-schedule() {  # iters -> cfg-options of an iteration-based schedule of that length
-  echo "train_cfg.max_iters=$1" "default_hooks.checkpoint.interval=$1" \
-    "param_scheduler.1.end=$1" "param_scheduler.1.T_max=$(($1 - 30))"
+schedule() {  # iters -> cfg-options of a run of that length (the cosine follows max_iters)
+  echo "train_cfg.max_iters=$1" "default_hooks.checkpoint.interval=$1"
 }
 train() {  # name config iters [extra cfg-options]: train unless its checkpoint exists
   local name=$1 config=$2 iters=$3
@@ -109,7 +127,7 @@ wait_for() {  # marker lane_pid: wait until the other lane wrote marker; fail if
 # Two lanes of steps. lane_b's first step is TMP, which lane_a's TMP -> stage 2 waits for.
 lane_a() {
   say "5-6: stage 2 (annotation-free) student"
-  train student "$STAGE2" "$ITERS" "${VAL[@]}" "${STAGE2_CACHE[@]}"
+  train student "$STAGE2" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
   evaluate student "$STAGE2" "$WORK/student/iter_$ITERS.pth" --show-dir "$WORK/student/pictures"
   say "6b: the student with AFI post-processing inline (test_cfg.postprocess)"
   evaluate student_afi "$AFI" "$WORK/student/iter_$ITERS.pth" \
@@ -118,7 +136,7 @@ lane_a() {
   wait_for "$WORK/tmp/done" "$LANE_B_PID"
   say "10: stage 2 initialised from TMP"
   train tmp_student "$STAGE2_TMP" "$TMP_STUDENT_ITERS" "train_cfg.val_interval=$TMP_STUDENT_ITERS" \
-    "${STAGE2_CACHE[@]}" "load_from=$TMP_CKPT"
+    "${CACHE_OPTS[@]}" "load_from=$TMP_CKPT"
   evaluate tmp_student "$STAGE2" "$WORK/tmp_student/iter_$TMP_STUDENT_ITERS.pth"
   say "11: 1 % labelled scans, random init"
   train finetune_1pct_random "$FINETUNE" "$FT_ITERS" "${FT_VAL[@]}"
@@ -127,8 +145,7 @@ lane_a() {
 lane_b() {
   if [[ "$WITH_TMP" == 1 ]]; then
     say "9: tri-modal contrastive pretraining (TMP) on the cache"
-    train tmp "$TMP" "$TMP_ITERS" "teacher_cache_dir=$CACHE_REL" \
-      "train_dataloader.dataset.pipeline.3.cache_dir=$CACHE_REL"
+    train tmp "$TMP" "$TMP_ITERS" "${CACHE_OPTS[@]}"
     touch "$WORK/tmp/done"
   fi
   say "7: fully supervised upper bound (same config, ground-truth labels)"
@@ -143,8 +160,11 @@ lane_b() {
   evaluate linear_probe_tmp "$PROBE" "$WORK/linear_probe_tmp/iter_$FT_ITERS.pth"
 }
 
-WITH_TMP=${AFOV_DEMO_TMP:-1}
+WITH_TMP=${AFOV_DEMO_TMP:-$DEFAULT_TMP}
 rm -f "$WORK/tmp/done"
+if [[ "$WITH_TMP" == 1 && "$DATASET" != nuscenes ]]; then
+  echo "[demo] TMP (steps 9-11) has configs for nuScenes only: set AFOV_DEMO_TMP=0"; exit 2
+fi
 if [[ "$WITH_TMP" == 1 && ! -f "$DATA/nuscenes_infos_train_1pct_scan.pkl" ]]; then
   $PY tools/create_splits.py "$DATA/nuscenes_infos_train.pkl"
 fi

@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import afov_plugin  # noqa: E402,F401
-from afov_plugin.engine import set_data_root  # noqa: E402
+from afov_plugin.engine import apply_teacher_setting, set_data_root  # noqa: E402
 from afov_plugin.evaluation.pseudo_label_report import (  # noqa: E402
     pseudo_label_statistics, report_pipeline)
 from afov_plugin.fileio import atomic_write_text  # noqa: E402
@@ -35,6 +35,7 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope('mmdet3d')
+    apply_teacher_setting(cfg)
     loader = cfg.train_dataloader if args.split == 'train' else cfg.val_dataloader
     ds_cfg = loader.dataset.copy()
     ds_cfg.ann_file = cfg.val_dataloader.dataset.ann_file if args.split == 'val' else \

@@ -51,14 +51,14 @@ def main() -> None:
         pseudo_label_coverage_labelled=pl.get('coverage_labelled'),
         pseudo_label_accuracy=pl['accuracy'],
         student_miou=pct(student['miou']),
-        student_miou_seen=pct(student['miou_seen']),
-        student_miou_unseen=pct(student['miou_unseen']),
+        student_miou_in_view=pct(student['miou_in_view']),
+        student_miou_out_of_view=pct(student['miou_out_of_view']),
         afi_miou=pct(afi['miou']),
-        afi_miou_seen=pct(afi['miou_seen']),
-        afi_miou_unseen=pct(afi['miou_unseen']),
+        afi_miou_in_view=pct(afi['miou_in_view']),
+        afi_miou_out_of_view=pct(afi['miou_out_of_view']),
         supervised_miou=pct(supervised['miou']),
-        supervised_miou_seen=pct(supervised['miou_seen']),
-        supervised_miou_unseen=pct(supervised['miou_unseen']),
+        supervised_miou_in_view=pct(supervised['miou_in_view']),
+        supervised_miou_out_of_view=pct(supervised['miou_out_of_view']),
         data_root=args.data_root, world_version=world_version(args.data_root),
         cache_dir=args.cache_dir,
         student_checkpoint=osp.join(args.work_dir, 'student', f'iter_{args.iters}.pth'),
@@ -71,8 +71,8 @@ def main() -> None:
     if with_tmp:
         summary.update(
             tmp_student_miou=pct(tmp['tmp_student']['miou']),
-            tmp_student_miou_seen=pct(tmp['tmp_student']['miou_seen']),
-            tmp_student_miou_unseen=pct(tmp['tmp_student']['miou_unseen']),
+            tmp_student_miou_in_view=pct(tmp['tmp_student']['miou_in_view']),
+            tmp_student_miou_out_of_view=pct(tmp['tmp_student']['miou_out_of_view']),
             finetune_1pct_miou_random_init=pct(tmp['finetune_1pct_random']['miou']),
             finetune_1pct_miou_tmp_init=pct(tmp['finetune_1pct_tmp']['miou']),
             linear_probe_miou_tmp_init=pct(tmp['linear_probe_tmp']['miou']),
@@ -90,21 +90,21 @@ def main() -> None:
     rows = [('teacher projection (unlabelled = wrong)', summary['teacher_projection_miou'], '',
              ''),
             ('AFOV stage 2 student (annotation-free)', summary['student_miou'],
-             summary['student_miou_seen'], summary['student_miou_unseen']),
-            ('student + AFI post-processing', summary['afi_miou'], summary['afi_miou_seen'],
-             summary['afi_miou_unseen']),
+             summary['student_miou_in_view'], summary['student_miou_out_of_view']),
+            ('student + AFI post-processing', summary['afi_miou'], summary['afi_miou_in_view'],
+             summary['afi_miou_out_of_view']),
             ('fully supervised (same config, GT labels)', summary['supervised_miou'],
-             summary['supervised_miou_seen'], summary['supervised_miou_unseen'])]
+             summary['supervised_miou_in_view'], summary['supervised_miou_out_of_view'])]
     if with_tmp:
         rows[3:3] = [
             ('TMP -> stage 2 student', summary['tmp_student_miou'],
-             summary['tmp_student_miou_seen'], summary['tmp_student_miou_unseen']),
+             summary['tmp_student_miou_in_view'], summary['tmp_student_miou_out_of_view']),
             ('1 % labels, random init', summary['finetune_1pct_miou_random_init'], '', ''),
             ('1 % labels, TMP init', summary['finetune_1pct_miou_tmp_init'], '', ''),
             ('linear probe of TMP (all labels)', summary['linear_probe_miou_tmp_init'], '', '')]
-    print(f"\n{'method':<44}{'mIoU':>8}{'seen':>8}{'unseen':>8}")
+    print(f"\n{'method':<44}{'mIoU':>8}{'in-view':>8}{'out-view':>9}")
     for name, a, b, c in rows:
-        print(f'{name:<44}{a:>8}{b:>8}{c:>8}')
+        print(f'{name:<44}{a:>8}{b:>8}{c:>9}')
     print(f"pseudo-labels (val): coverage {summary['pseudo_label_coverage']} %, accuracy "
           f"{summary['pseudo_label_accuracy']} %")
     print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")

@@ -50,11 +50,8 @@ def dataset(seed: int, scenes: int, frames: int, scale: float) -> str:
 
 
 def one(root: str, profile: str, iters: int, work: str) -> dict:
-    cache = f'teacher_cache/simulated-{profile}'
-    cache_opts = [f'teacher_cache_dir={cache}', f'teacher.profile={profile}',
-                  f'train_dataloader.dataset.pipeline.2.cache_dir={cache}']
-    run(['tools/cache_teacher.py', STAGE2, '--data-root', root, '--cfg-options'] +
-        cache_opts[:2])
+    cache_opts = [f'teacher.profile={profile}']  # the cache folder follows the profile
+    run(['tools/cache_teacher.py', STAGE2, '--data-root', root, '--cfg-options'] + cache_opts)
     report = osp.join(work, 'pseudo_labels_val.json')
     if not osp.exists(report):
         run(['tools/pseudo_label_report.py', STAGE2, '--data-root', root, '--split', 'val',
@@ -63,8 +60,7 @@ def one(root: str, profile: str, iters: int, work: str) -> dict:
     if not osp.exists(ckpt):
         run(['tools/train.py', STAGE2, '--work-dir', work, '--data-root', root, '--cfg-options',
              f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-             f'default_hooks.checkpoint.interval={iters}', f'param_scheduler.1.end={iters}',
-             f'param_scheduler.1.T_max={iters - 30}'] + cache_opts)
+             f'default_hooks.checkpoint.interval={iters}'] + cache_opts)
     test_dir = osp.join(work, 'test')
     results = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
     if not results or osp.getmtime(results[-1]) < osp.getmtime(ckpt):
@@ -75,8 +71,8 @@ def one(root: str, profile: str, iters: int, work: str) -> dict:
     return dict(coverage=pl['coverage'], accuracy=pl['accuracy'],
                 teacher_projection_miou=pl['teacher_projection_miou'],
                 student_miou=round(100 * metrics['miou'], 2),
-                student_miou_seen=round(100 * metrics['miou_seen'], 2),
-                student_miou_unseen=round(100 * metrics['miou_unseen'], 2))
+                student_miou_in_view=round(100 * metrics['miou_in_view'], 2),
+                student_miou_out_of_view=round(100 * metrics['miou_out_of_view'], 2))
 
 
 def ranks(values):
@@ -146,10 +142,10 @@ def main():
     out = dict(iters=args.iters, rows=rows, student_ranking_follows_teacher=consistent)
     atomic_write_text(osp.join(args.work_dir, 'sweep.json'), json.dumps(out, indent=1))
     lines = ['| seed | profile | coverage | accuracy | teacher projection mIoU | student mIoU '
-             '| seen | unseen |', '|---|---|---|---|---|---|---|---|']
+             '| in-view | out-of-view |', '|---|---|---|---|---|---|---|---|']
     lines += [f"| {r['seed']} | {r['profile']} | {r['coverage']} | {r['accuracy']} | "
               f"{r['teacher_projection_miou']} | {r['student_miou']} | "
-              f"{r['student_miou_seen']} | {r['student_miou_unseen']} |" for r in rows]
+              f"{r['student_miou_in_view']} | {r['student_miou_out_of_view']} |" for r in rows]
     lines.append(f'\nstudents rank as their teachers (per seed): {consistent}')
     atomic_write_text(osp.join(args.work_dir, 'sweep.md'), '\n'.join(lines) + '\n')
     picture(rows, osp.join(args.work_dir, 'sweep.png'))

@@ -1,6 +1,6 @@
 """Runtime settings that depend on the machine or the data location, not the experiment."""
 import os
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -17,6 +17,33 @@ def adapt_runtime_cfg(cfg: Config) -> Config:
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
     return cfg
+
+
+def rank_and_device(launcher: str = 'none',
+                    shard: Optional[str] = None) -> Tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process for a sharded tool (teacher caching).
+
+    ``shard='i/n'``: one of n independent jobs. ``launcher`` 'pytorch' (torchrun: RANK,
+    WORLD_SIZE, LOCAL_RANK) or 'slurm' (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID). With CUDA,
+    each process takes ``cuda:LOCAL_RANK`` (modulo the visible devices) and makes it the
+    current device, so that anything built afterwards with the device 'cuda' lands there
+    rather than on GPU 0.
+    """
+    rank, world, local = 0, 1, 0
+    if shard:
+        rank, world = (int(v) for v in shard.split('/'))
+    elif launcher == 'pytorch':
+        rank, world = int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
+        local = int(os.environ.get('LOCAL_RANK', 0))
+    elif launcher == 'slurm':
+        rank = int(os.environ.get('SLURM_PROCID', 0))
+        world = int(os.environ.get('SLURM_NTASKS', 1))
+        local = int(os.environ.get('SLURM_LOCALID', 0))
+    if not torch.cuda.is_available():
+        return rank, world, torch.device('cpu')
+    device = torch.device('cuda', local % torch.cuda.device_count())
+    torch.cuda.set_device(device)
+    return rank, world, device
 
 
 def set_data_root(cfg: Config, data_root: Optional[str]) -> Config:
@@ -55,6 +82,8 @@ def load_tool_config(config: str, launcher: str = 'none', data_root: Optional[st
     set_data_root(cfg, data_root)
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
+    from .teacher_setting import apply_teacher_setting  # registries filled by then
+    apply_teacher_setting(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 from mmdet3d.registry import HOOKS
 
 from ..fileio import atomic_write_bytes
+from ..models.segmentors.afov_minkunet import teacher_pseudo_label
 
 PRED_KEYS = ('points', 'pred', 'gt', 'cam', 'pseudo_label')
 
@@ -59,10 +60,12 @@ class SavePredictionsHook(Hook):
                 return gt_seg.get(name).cpu().numpy() if gt_seg is not None and name in gt_seg \
                     else None
             gt = ann.get('pts_semantic_mask')
+            pseudo = teacher_pseudo_label(sample)
             save_prediction(
                 osp.join(self.out_dir, f"{sample.metainfo.get('sample_idx', batch_idx)}.npz"),
                 points=points[:, :3].cpu().numpy().astype(np.float32),
                 pred=pred.cpu().numpy().astype(np.int16),
                 gt=None if gt is None else np.asarray(gt).astype(np.int16),
-                cam=field('pts_cam'), pseudo_label=field('pseudo_label'),
+                cam=field('pts_cam'), pseudo_label=None if pseudo is None else
+                pseudo.cpu().numpy().astype(np.int16),
                 lidar_path=np.asarray(sample.metainfo.get('lidar_path', '')))

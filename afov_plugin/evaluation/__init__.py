@@ -1,4 +1,4 @@
 from .functional import confusion, iou_from_confusion, miou_report
-from .seen_unseen_metric import SeenUnseenSegMetric
+from .in_view_seg_metric import InViewSegMetric
 
-__all__ = ['SeenUnseenSegMetric', 'confusion', 'iou_from_confusion', 'miou_report']
+__all__ = ['InViewSegMetric', 'confusion', 'iou_from_confusion', 'miou_report']

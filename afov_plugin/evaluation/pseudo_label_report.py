@@ -26,7 +26,8 @@ def pseudo_label_statistics(dataset, class_names: Sequence[str], ignore_index: i
                             show_progress: bool = True) -> Dict[str, object]:
     """Coverage, accuracy, per-class precision/recall and teacher-projection mIoU.
 
-    ``dataset`` yields dicts with ``pts_semantic_mask`` (ground truth) and ``pts_pseudo_label``.
+    ``dataset`` yields dicts with ``eval_ann_info['pts_semantic_mask']`` (ground truth) and
+    ``pts_semantic_mask`` (the pseudo-labels, ``pts_semantic_mask_source == 'teacher'``).
     Coverage = share of all points that get a pseudo-label, as paper Tab. 4 counts it over
     whole scans (in nuScenes these include the ~28 % 'vehicle.ego' points, which no camera
     sees); ``coverage_labelled`` = the same among points with a valid ground-truth label;
@@ -37,10 +38,14 @@ def pseudo_label_statistics(dataset, class_names: Sequence[str], ignore_index: i
     all_points = all_labelled = 0
     for i in tqdm(range(len(dataset)), desc='pseudo-labels', disable=not show_progress):
         item = dataset[i]
-        pseudo = np.asarray(item['pts_pseudo_label'])
+        if item.get('pts_semantic_mask_source') != 'teacher':
+            raise KeyError('pseudo_label_statistics: the pipeline made no pseudo-labels '
+                           '(PseudoLabelsAndSuperpoints after the test pipeline loading)')
+        pseudo = np.asarray(item['pts_semantic_mask'])
         all_points += pseudo.size
         all_labelled += int(((pseudo >= 0) & (pseudo < c)).sum())
-        hist += confusion(np.asarray(item['pts_semantic_mask']), pseudo, c, ignore_index)
+        hist += confusion(np.asarray(item['eval_ann_info']['pts_semantic_mask']), pseudo, c,
+                          ignore_index)
     total = hist.sum()
     labelled = hist[:, :c].sum()
     correct = np.trace(hist[:, :c])

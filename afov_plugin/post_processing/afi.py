@@ -333,7 +333,9 @@ class AFIPostProcessor:
         if n == 0:
             return dict(n=0, labels=labels)
         gen = torch.Generator(device='cpu').manual_seed(self.seed)
-        labels = self._cover(xyz, labels, pseudo_labels, gen)
+        # its own random stream: switching covering on leaves FPS and RANSAC draws as they are
+        labels = self._cover(xyz, labels, pseudo_labels,
+                             torch.Generator(device='cpu').manual_seed(self.seed + 1))
         valid = (labels >= 0) & (labels < self.num_classes)
         if self.ignore_index is not None:
             valid &= labels != self.ignore_index

@@ -47,6 +47,11 @@ class BaseOVTeacher:
     config_text: str = ''
     checkpoint_sha256: str = ''
 
+    @classmethod
+    def name_from_config(cls, **kwargs) -> str:
+        """The ``name`` an instance built with ``kwargs`` has (without building it)."""
+        raise NotImplementedError
+
     def text_bank(self) -> np.ndarray:
         """(P, D) float32 L2-normalised text embedding of every prompt."""
         raise NotImplementedError

@@ -1,12 +1,15 @@
 """The teacher pass: run a teacher over a dataset's camera images into a cache (sharded,
 resumable, verified). Driven by ``tools/cache_teacher.py``."""
+import inspect
 import os
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 import cv2
+import torch
 from mmengine.logging import print_log
+from mmdet3d.registry import MODELS
 from tqdm import tqdm
 
 from ..fileio import remove_stale_temp_files
@@ -31,6 +34,17 @@ class CacheReport:
                     bytes=self.bytes, seconds=round(self.seconds, 2),
                     images_per_second=round(self.images_per_second, 2),
                     failures=self.failures)
+
+
+def teacher_config_for_device(teacher_cfg: dict, device: torch.device) -> dict:
+    """``teacher_cfg`` set to run on this rank's ``device`` when the teacher takes a device
+    and the config leaves it open (None or plain 'cuda'); an explicit 'cpu' or 'cuda:k' is
+    kept."""
+    cfg = dict(teacher_cfg)
+    params = inspect.signature(MODELS.get(cfg['type'])).parameters
+    if 'device' in params and cfg.get('device') in (None, 'cuda'):
+        cfg['device'] = str(device)
+    return cfg
 
 
 def dataset_images(dataset) -> List[Tuple[str, str]]:

@@ -54,6 +54,10 @@ class MMSegOVTeacher(BaseOVTeacher):
             a time (a nuScenes frame's six cameras: one forward).
     """
 
+    @classmethod
+    def name_from_config(cls, config: str, name: Optional[str] = None, **kwargs) -> str:
+        return name or f'mmseg-{os.path.splitext(os.path.basename(config))[0]}'
+
     def __init__(self, config: str, checkpoint: Optional[str] = None,
                  dictionary: str = 'nuscenes', short_side: int = 640,
                  device: Optional[str] = None, init_fn=None, name: Optional[str] = None,
@@ -97,7 +101,7 @@ class MMSegOVTeacher(BaseOVTeacher):
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.model.to(self.device).eval()
         self.short_side = short_side
-        self.name = name or f'mmseg-{os.path.splitext(os.path.basename(config))[0]}'
+        self.name = self.name_from_config(config=config, name=name)
         self.config_text = cfg.pretty_text
         self.feature_dim = int(model_cfg.text_encoder.output_dims)
         self._text: Optional[np.ndarray] = None

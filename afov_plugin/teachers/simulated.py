@@ -127,6 +127,10 @@ class SimulatedOVTeacher(BaseOVTeacher):
         seed: changes every random decision (another "teacher run").
     """
 
+    @classmethod
+    def name_from_config(cls, profile: str = 'san', **kwargs) -> str:
+        return f'simulated-{profile}'
+
     def __init__(self, dictionary: str = 'nuscenes', profile: str = 'san',
                  feature_dim: int = 512, gt_dataset: Optional[str] = None, seed: int = 0,
                  overrides: Optional[dict] = None) -> None:
@@ -138,7 +142,7 @@ class SimulatedOVTeacher(BaseOVTeacher):
         self.params = dict(PROFILES[profile], **(overrides or {}))
         self.feature_dim = feature_dim
         self.seed = seed
-        self.name = f'simulated-{profile}'
+        self.name = self.name_from_config(profile=profile)
         self.config_text = repr(dict(profile=profile, params=self.params, dim=feature_dim,
                                      seed=seed))
         self.checkpoint_sha256 = hashlib.sha256(self.config_text.encode()).hexdigest()

@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/datasets/synthetic_semantickitti.py',
     '../_base_/models/minkunet_spconv.py',
-    '../_base_/schedules/short_cpu.py',
+    '../_base_/schedules/adamw_warmup-cosine_iters.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -14,3 +14,4 @@ model = dict(
         encoder_channels=[16, 32, 64, 128],
         decoder_channels=[128, 64, 48, 48]),
     decode_head=dict(channels=48))
+train_cfg = dict(max_iters=150, val_interval=150)

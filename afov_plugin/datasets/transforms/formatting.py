@@ -1,4 +1,5 @@
-"""Packing AFOV's keys next to mmdet3d's (``Pack3DDetInputs`` refuses unknown keys)."""
+"""Packing AFOV's keys through mmdet3d's ``Pack3DDetInputs``, whose key lists it extends."""
+import inspect
 from typing import Dict
 
 import numpy as np
@@ -7,36 +8,40 @@ import torch
 from mmdet3d.datasets.transforms import Pack3DDetInputs
 from mmdet3d.registry import TRANSFORMS
 
-# per-point keys packed into ``data_sample.gt_pts_seg`` (PointData: same length as points)
-POINT_KEYS = ('pts_pseudo_label', 'pts_superpoint', 'pts_cam')
+# per-point keys packed into ``data_sample.gt_pts_seg`` beside mmdet3d's ``pts_semantic_mask``
+POINT_KEYS = ('pts_superpoint', 'pts_cam')
 # per-sample keys packed as plain data fields of the data sample
 SAMPLE_KEYS = ('superpoint_feat', 'superpoint_prompt', 'text_bank')
+# ``'teacher'`` when ``pts_semantic_mask`` holds the teacher's pseudo-labels (absent: ground
+# truth), so that nothing downstream mistakes one for the other
+MASK_SOURCE_KEY = 'pts_semantic_mask_source'
+META_KEYS = tuple(inspect.signature(Pack3DDetInputs.__init__).parameters['meta_keys'].default
+                  ) + (MASK_SOURCE_KEY, )
 
 
 @TRANSFORMS.register_module()
 class PackAFOVInputs(Pack3DDetInputs):
-    """``Pack3DDetInputs`` that also packs AFOV's keys.
+    """``Pack3DDetInputs`` with AFOV's keys added to its lists.
 
-    ``keys`` may list, besides mmdet3d's, ``pts_pseudo_label``, ``pts_superpoint``,
-    ``pts_cam`` (→ ``data_sample.gt_pts_seg.<key>``, (N,) long tensors) and
-    ``superpoint_feat`` / ``superpoint_prompt`` / ``text_bank`` (→ ``data_sample.<key>``
-    tensors).
+    ``keys`` may list, besides mmdet3d's (``points``, ``pts_semantic_mask``, ...),
+    ``pts_superpoint`` and ``pts_cam`` (→ ``data_sample.gt_pts_seg.<key>``, (N,) long, as
+    mmdet3d's ``SEG_KEYS``) and ``superpoint_feat`` / ``superpoint_prompt`` / ``text_bank``
+    (→ ``data_sample.<key>`` tensors). Stage 2's pseudo-labels are ``pts_semantic_mask``, so
+    mmdet3d's heads, packers and point transforms (LaserMix, PolarMix, ...) handle them as
+    they handle ground truth; ``metainfo['pts_semantic_mask_source'] == 'teacher'`` says so.
     """
 
+    SEG_KEYS = Pack3DDetInputs.SEG_KEYS + list(POINT_KEYS)
+
+    def __init__(self, keys: tuple, meta_keys: tuple = META_KEYS) -> None:
+        super().__init__(keys, meta_keys)
+
     def pack_single_results(self, results: Dict) -> Dict:
-        ours = {k: results.pop(k) for k in list(self.keys)
-                if k in POINT_KEYS + SAMPLE_KEYS and k in results}
-        keys = self.keys
-        self.keys = [k for k in keys if k not in POINT_KEYS + SAMPLE_KEYS]
-        try:
-            packed = super().pack_single_results(results)
-        finally:
-            self.keys = keys
-        sample = packed['data_samples']
+        for k in POINT_KEYS:
+            if k in results and k in self.keys:
+                results[k] = torch.from_numpy(np.ascontiguousarray(results[k])).long()
+        ours = {k: results.pop(k) for k in SAMPLE_KEYS if k in self.keys and k in results}
+        packed = super().pack_single_results(results)
         for k, v in ours.items():
-            t = torch.from_numpy(np.ascontiguousarray(v))
-            if k in POINT_KEYS:
-                sample.gt_pts_seg[k] = t.long()
-            else:
-                setattr(sample, k, t)
+            setattr(packed['data_samples'], k, torch.from_numpy(np.ascontiguousarray(v)))
         return packed

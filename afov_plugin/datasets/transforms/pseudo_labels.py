@@ -24,8 +24,10 @@ class PseudoLabelsAndSuperpoints(BaseTransform):
 
     Required keys: ``pts_region``, ``region_prompt``, ``region_feat`` (from
     :class:`LoadTeacherCache`).
-    Added keys: ``pts_pseudo_label`` (N,) int64 (``ignore_index`` where unpaired, no region
-    or a prompt of an ignore group); ``pts_superpoint`` (N,) int64, index into this sample's
+    Added keys: ``pts_semantic_mask`` (N,) int64, the pseudo-labels (``ignore_index`` where
+    unpaired, no region or a prompt of an ignore group): stage 2 trains on them through
+    mmdet3d's own key, so its heads and point transforms treat them as labels;
+    ``pts_semantic_mask_source`` = ``'teacher'``; ``pts_superpoint`` (N,) int64, index into this sample's
     superpoints (-1: none); ``superpoint_feat`` (S, D) float32; ``superpoint_prompt`` (S,)
     int64. Superpoints are the regions with at least ``min_superpoint_points`` points.
     """
@@ -51,7 +53,8 @@ class PseudoLabelsAndSuperpoints(BaseTransform):
         has = region >= 0
         label = np.full(region.shape[0], self.ignore_index, dtype=np.int64)
         label[has] = self.prompt_to_label[prompt[region[has]]]
-        results['pts_pseudo_label'] = label
+        results['pts_semantic_mask'] = label
+        results['pts_semantic_mask_source'] = 'teacher'
         if self.grouping == 'knn':
             return self._knn_groups(results, region, prompt, has)
         counts = np.bincount(region[has], minlength=prompt.shape[0])

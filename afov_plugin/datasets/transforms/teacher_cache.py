@@ -8,7 +8,7 @@ from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TRANSFORMS
 
 from ...engine.runtime import resolve_cache_dir
-from ...teachers.cache import TeacherCache, image_key
+from ...teachers.cache import CacheError, TeacherCache, image_key
 from ..class_dictionary import load_class_dictionary
 
 
@@ -46,6 +46,10 @@ def point_regions(cam: np.ndarray, pixel: np.ndarray,
 class LoadTeacherCache(BaseTransform):
     """Per point, the teacher region (superpixel) at its paired pixel.
 
+    ``cache_dir``, ``dictionary`` and ``teacher`` come from the config's one teacher setting
+    (``teacher``, ``dictionary``, ``teacher_cache_dir``): AFOV's tools fill them in
+    (:func:`afov_plugin.engine.apply_teacher_setting`); leave them out of pipelines.
+
     Args:
         cache_dir: the cache folder written by ``tools/cache_teacher.py``; a relative path is
             relative to the dataset root (so a dataset folder carries its caches).
@@ -53,7 +57,7 @@ class LoadTeacherCache(BaseTransform):
             the ``data_root`` that AFOV's datasets put in every sample.
         dictionary: the class dictionary the cache must have been made with (refused
             otherwise).
-        teacher: optional teacher name the cache must hold.
+        teacher: the teacher name the cache must hold (refused otherwise).
         with_text_bank: also add ``text_bank`` (P, D) float32, the cache's prompt embeddings
             (TMP's text loss).
 
@@ -64,8 +68,14 @@ class LoadTeacherCache(BaseTransform):
     ``region_camera`` (R,) int64 camera index of each region.
     """
 
-    def __init__(self, cache_dir: str, dictionary: str, data_root: Optional[str] = None,
-                 teacher: Optional[str] = None, with_text_bank: bool = False) -> None:
+    def __init__(self, cache_dir: Optional[str] = None, dictionary: Optional[str] = None,
+                 data_root: Optional[str] = None, teacher: Optional[str] = None,
+                 with_text_bank: bool = False) -> None:
+        if cache_dir is None or dictionary is None:
+            raise ValueError('LoadTeacherCache has no cache_dir / dictionary: build the '
+                             'dataset through tools/train.py, tools/test.py or '
+                             'afov_plugin.engine.apply_teacher_setting(cfg), which set them '
+                             "from the config's teacher, dictionary and teacher_cache_dir")
         self.with_text_bank = with_text_bank
         self.cache_dir = cache_dir
         self.data_root = data_root
@@ -94,7 +104,16 @@ class LoadTeacherCache(BaseTransform):
                 prompts.append(np.zeros(0, np.int64))
                 continue
             path = os.path.abspath(results['images'][name]['img_path'])
-            out = self.cache(root).read(image_key(os.path.relpath(path, root)))
+            key = image_key(os.path.relpath(path, root))
+            out = self.cache(root).read(key)
+            image = results['images'][name]
+            size = (image.get('height'), image.get('width'))
+            if None not in size and tuple(out.region_map.shape) != size:
+                raise CacheError(
+                    f'teacher cache entry {key} in {self.cache(root).root}: region map '
+                    f'{out.region_map.shape[1]}x{out.region_map.shape[0]}, image {size[1]}x'
+                    f'{size[0]} ({path}); the cache was written at another image scale: '
+                    'rerun tools/cache_teacher.py on these images into a new cache folder')
             maps.append(out.region_map)
             prompts.append(out.region_prompt)
             feats.append(out.region_feat.astype(np.float32))

@@ -8,8 +8,8 @@ training its ``point2voxel_map`` still points at the voxels that were dropped
 - voxel coordinates ``round(xyz / voxel_size) - min``, unique voxels in lexicographic
   (x, y, z) order (the order of mmdet3d's ravel hash + ``np.unique``);
 - a voxel's feature is its **first** point (same as ``np.unique(return_index=True)``);
-- ``voxel_semantic_mask`` is the first point's label; so is ``voxel_pseudo_label`` when the
-  samples carry ``pts_pseudo_label``.
+- ``voxel_semantic_mask`` is the first point's ``pts_semantic_mask`` (ground truth, or the
+  teacher's pseudo-labels in stage 2).
 
 One addition: mmdet3d's spconv ``MinkUNetBackbone`` sets the spatial shape to the largest
 voxel coordinate + 1, and spconv refuses a shape that its four stride-2 stages bring down to 0,
@@ -28,9 +28,6 @@ from torch import Tensor
 from mmdet3d.models.data_preprocessors import Det3DDataPreprocessor
 from mmdet3d.registry import MODELS
 from mmdet3d.structures.det3d_data_sample import SampleList
-
-
-VOXELIZED_LABELS = ('semantic_mask', 'pseudo_label')
 
 
 def unique_voxels(coords: Tensor) -> Tuple[Tensor, Tensor]:
@@ -80,9 +77,9 @@ class AFOVMinkUNetDataPreprocessor(Det3DDataPreprocessor):
 
     Same arguments as :class:`Det3DDataPreprocessor`. For each sample it sets
     ``data_sample.point2voxel_map`` ((N,) long, ``-1`` where the point's voxel was dropped by
-    ``max_voxels``), ``data_sample.batch_idx`` ((M,) int) and, for each per-point label
-    ``gt_pts_seg.pts_<name>`` present (``semantic_mask``, ``pseudo_label``),
-    ``gt_pts_seg.voxel_<name>`` ((M,) long, the first point's label).
+    ``max_voxels``), ``data_sample.batch_idx`` ((M,) int) and, when ``gt_pts_seg`` holds
+    ``pts_semantic_mask``, ``gt_pts_seg.voxel_semantic_mask`` ((M,) long, the first point's
+    label), as mmdet3d's preprocessor does.
     """
 
     def __init__(self, *args, min_grid_extent: int = 16, **kwargs) -> None:
@@ -111,10 +108,8 @@ class AFOVMinkUNetDataPreprocessor(Det3DDataPreprocessor):
                 first_index, point2voxel_map = subsample_voxels(
                     first_index, point2voxel_map, self.max_voxels)
             gt_pts_seg = data_sample.gt_pts_seg if 'gt_pts_seg' in data_sample else None
-            if gt_pts_seg is not None:
-                for key in VOXELIZED_LABELS:
-                    if f'pts_{key}' in gt_pts_seg:
-                        gt_pts_seg[f'voxel_{key}'] = gt_pts_seg[f'pts_{key}'][first_index]
+            if gt_pts_seg is not None and 'pts_semantic_mask' in gt_pts_seg:
+                gt_pts_seg.voxel_semantic_mask = gt_pts_seg.pts_semantic_mask[first_index]
             res_voxel_coors = res_coors[first_index]
             if self.batch_first:
                 res_voxel_coors = F.pad(res_voxel_coors, (1, 0), mode='constant', value=i)

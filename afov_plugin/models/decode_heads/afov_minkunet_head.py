@@ -1,7 +1,6 @@
-"""MinkUNet head trained on a chosen per-voxel label (pseudo-labels in stage 2)."""
+"""mmdet3d's MinkUNet head, with clear errors for what it cannot train or predict on."""
 from typing import List
 
-import torch
 from torch import Tensor
 
 from mmdet3d.models.decode_heads import MinkUNetHead
@@ -11,26 +10,21 @@ from mmdet3d.structures.det3d_data_sample import SampleList
 
 @MODELS.register_module()
 class AFOVMinkUNetHead(MinkUNetHead):
-    """``MinkUNetHead`` whose training target is ``gt_pts_seg.<label_key>``.
-
-    Args:
-        label_key: ``voxel_pseudo_label`` (stage 2: teacher pseudo-labels, made per voxel by
-            :class:`AFOVMinkUNetDataPreprocessor`) or ``voxel_semantic_mask`` (ground truth,
-            the supervised baseline). Other arguments as :class:`MinkUNetHead`.
+    """``MinkUNetHead`` (target: ``gt_pts_seg.voxel_semantic_mask``, the ground truth or, in
+    stage 2, the teacher's pseudo-labels; both packed as ``pts_semantic_mask``) that names
+    the fix when the target is missing and refuses to predict through dropped voxels.
+    Arguments as :class:`MinkUNetHead`.
     """
-
-    def __init__(self, channels: int, num_classes: int,
-                 label_key: str = 'voxel_pseudo_label', **kwargs) -> None:
-        super().__init__(channels, num_classes, **kwargs)
-        self.label_key = label_key
 
     def _stack_batch_gt(self, batch_data_samples: SampleList) -> Tensor:
         for s in batch_data_samples:
-            if self.label_key not in s.gt_pts_seg:
-                raise KeyError(f'training target gt_pts_seg.{self.label_key} is missing: pack '
-                               f'pts_{self.label_key[6:]} in the train pipeline '
-                               '(PackAFOVInputs keys) or change decode_head.label_key')
-        return torch.cat([getattr(s.gt_pts_seg, self.label_key) for s in batch_data_samples])
+            if 'voxel_semantic_mask' not in s.gt_pts_seg:
+                raise KeyError('training target gt_pts_seg.voxel_semantic_mask is missing: '
+                               "pack 'pts_semantic_mask' in the train pipeline (ground truth "
+                               'from LoadAnnotations3D or pseudo-labels from '
+                               'PseudoLabelsAndSuperpoints) and voxelize with '
+                               'AFOVMinkUNetDataPreprocessor')
+        return super()._stack_batch_gt(batch_data_samples)
 
     def predict(self, inputs: Tensor, batch_data_samples: SampleList) -> List[Tensor]:
         """Per-point logits (N_i, C); refuses maps with dropped voxels (-1)."""

@@ -1,8 +1,9 @@
 """Cross-entropy + Lovász-softmax over labelled points only (stage 2)."""
 from typing import Optional
 
-import torch.nn.functional as F
 import torch
+import torch.nn.functional as F
+from mmengine.dist import all_reduce
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
@@ -21,7 +22,9 @@ class PseudoLabelLoss(nn.Module):
         class_balance: ``None`` (reference: plain CE) or ``'sqrt_inv_freq'``: CE weights
             ∝ 1/sqrt(f_c) from a running estimate f of the labelled class frequencies (EMA
             with ``balance_momentum``; no ground truth involved), normalised to mean 1 over
-            the classes seen so far. Rare teacher classes then still move the loss.
+            the classes seen so far. Rare teacher classes then still move the loss. Under
+            DDP the class counts of a step are summed over the ranks before the update, so
+            every rank holds the same frequencies and weights.
 
     Forward: ``cls_score`` (M, C) logits, ``label`` (M,) long; returns a scalar. With no
     labelled element the loss is 0 (with a graph, so DDP stays in sync).
@@ -47,21 +50,26 @@ class PseudoLabelLoss(nn.Module):
 
     def class_weights(self, target: Tensor) -> Optional[Tensor]:
         """Update the running class frequencies with ``target`` (training only) and return
-        the CE weights (C,), or None without balancing."""
+        the CE weights (C,), or None without balancing. In training every rank must call it
+        once per step (also with an empty ``target``): the counts are all-reduced."""
         if self.class_balance is None:
             return None
         counts = torch.bincount(target, minlength=self.class_freq.numel()).float()
-        freq = counts / counts.sum()
         if self.training:
+            all_reduce(counts)  # sum over ranks (no-op without torch.distributed)
+        if self.training and counts.sum() > 0:
+            freq = counts / counts.sum()
             if self.class_freq.sum() == 0:
                 self.class_freq.copy_(freq)
             else:
                 self.class_freq.mul_(self.balance_momentum).add_(
                     (1 - self.balance_momentum) * freq)
-        seen = self.class_freq > 0
+        present = self.class_freq > 0
         weights = torch.zeros_like(self.class_freq)
-        weights[seen] = self.class_freq[seen].rsqrt()
-        return weights / weights[seen].mean()
+        if not present.any():  # nothing counted yet: plain CE
+            return None
+        weights[present] = self.class_freq[present].rsqrt()
+        return weights / weights[present].mean()
 
     @property
     def loss_name(self) -> str:
@@ -71,6 +79,8 @@ class PseudoLabelLoss(nn.Module):
                 weight: Optional[Tensor] = None, **kwargs) -> Tensor:
         keep = label != ignore_index
         if not keep.any():
+            if self.training:  # the other ranks' count reduction waits for this one
+                self.class_weights(label.new_zeros(0))
             return cls_score.sum() * 0.0
         logits, target = cls_score[keep], label[keep].long()
         loss = self.ce_weight * F.cross_entropy(logits, target,

@@ -1,5 +1,5 @@
 # nuScenes-lidarseg for AFOV: stage-2 training on cached-teacher pseudo-labels (no 3D label is
-# read in training), evaluation on all points of the val split with the seen/unseen split.
+# read in training), evaluation on all points of the val split and separately on in-view / out-of-view points.
 # Real data layout: data/nuscenes/{samples,lidarseg/v1.0-trainval,v1.0-trainval}; infos from
 # `python tools/create_data.py nuscenes --root-path data/nuscenes --out-dir data/nuscenes`.
 dataset_type = 'NuScenesSegDataset'
@@ -17,20 +17,23 @@ ignore_index = 16
 # The teacher whose cache stage 2 reads (written by tools/cache_teacher.py with this config).
 teacher = dict(type='MMSegOVTeacher', dictionary=dictionary,
                config='configs/afov/teachers/san-vit-b16_mmseg.py',
-               checkpoint='checkpoints/san-vit-b16_20230906-fd0a7684.pth')
-teacher_cache_dir = 'teacher_cache/san-vit-b16'  # relative to data_root
+               checkpoint='checkpoints/san-vit-b16_20230906-fd0a7684.pth', name='san-vit-b16')
+# Its cache: teacher_cache_dir, relative to data_root; None = teacher_cache/<teacher name>.
+# Every LoadTeacherCache step, tools/cache_teacher.py and the reports read these three keys
+# (afov_plugin/engine/teacher_setting.py); a cache of another teacher is refused.
+teacher_cache_dir = None
 backend_args = None
 
 train_pipeline = [
     dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
     dict(type='PointPixelPairing'),
-    dict(type='LoadTeacherCache', cache_dir=teacher_cache_dir, dictionary=dictionary),
+    dict(type='LoadTeacherCache'),  # reads teacher / dictionary / teacher_cache_dir above
     dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index),
     dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
          flip_ratio_bev_vertical=0.5),
     dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
          scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0]),
-    dict(type='PackAFOVInputs', keys=['points', 'pts_pseudo_label']),
+    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask']),  # = pseudo-labels
 ]
 # supervised baselines and few-label fine-tuning: the same augmentations on ground truth
 gt_train_pipeline = [
@@ -52,6 +55,12 @@ test_pipeline = [
     dict(type='PointPixelPairing'),
     dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam']),
 ]
+# the test pipeline plus the teacher's pseudo-labels, packed as pts_semantic_mask (marked as
+# the teacher's; the metric's ground truth stays in eval_ann_info): AFI's covering reads them
+teacher_test_pipeline = test_pipeline[:-1] + [
+    dict(type='LoadTeacherCache'),
+    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index),
+    test_pipeline[-1]]
 modality = dict(use_lidar=True, use_camera=True)
 train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True,
@@ -66,7 +75,7 @@ val_dataloader = dict(
                  data_prefix=data_prefix, pipeline=test_pipeline, modality=modality,
                  ignore_index=ignore_index, test_mode=True, backend_args=backend_args))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='SeenUnseenSegMetric')
+val_evaluator = dict(type='InViewSegMetric')
 test_evaluator = val_evaluator
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Det3DLocalVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -12,23 +12,12 @@ data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{versio
                    **{cam: f'samples/{cam}' for cam in cameras})
 teacher = dict(_delete_=True, type='SimulatedOVTeacher', dictionary=dictionary, profile='san',
                feature_dim=512)
-teacher_cache_dir = 'teacher_cache/simulated-san'  # relative to data_root
+teacher_cache_dir = None  # teacher_cache/simulated-<profile>: teacher.profile=X switches both
 ignore_index = 16
 
-train_pipeline = [
-    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
-    dict(type='PointPixelPairing'),
-    dict(type='LoadTeacherCache', cache_dir=teacher_cache_dir, dictionary=dictionary),
-    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index),
-    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
-         flip_ratio_bev_vertical=0.5),
-    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
-         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0]),
-    dict(type='PackAFOVInputs', keys=['points', 'pts_pseudo_label']),
-]
 train_dataloader = dict(
     num_workers=1,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(data_root=data_root, data_prefix=data_prefix, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, data_prefix=data_prefix))
 val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, data_prefix=data_prefix))
 test_dataloader = val_dataloader

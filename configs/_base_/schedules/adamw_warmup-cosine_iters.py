@@ -1,14 +1,10 @@
-# A short iteration-based schedule for CPU runs on the synthetic world.
-max_iters = 150
+# Iteration-based AdamW: a 30-iteration linear warm-up, then cosine decay to eta_min until
+# train_cfg.max_iters (WarmupCosineLR: its end is left out, so mmengine takes it from
+# max_iters): a run's length is the one key train_cfg.max_iters.
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=0.01, weight_decay=0.01))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=max_iters, T_max=max_iters - 20,
-         eta_min=1e-4),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+    type='OptimWrapper', optimizer=dict(type='AdamW', lr=0.01, weight_decay=0.01))
+param_scheduler = [dict(type='WarmupCosineLR', warmup_iters=30, start_factor=0.1, eta_min=1e-5)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=1000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 randomness = dict(seed=0)

@@ -6,3 +6,5 @@ _base_ = ['./minkunet18-w16_finetune-1pct_synthetic-nuscenes.py']
 
 train_dataloader = dict(dataset=dict(ann_file='nuscenes_infos_train.pkl'))
 custom_hooks = [dict(type='FreezeModulesHook', modules=['backbone'])]
+# freezes the trunk before DDP wraps the model, so the probe also trains on k processes
+runner_type = 'FreezeModulesRunner'

@@ -4,6 +4,7 @@
 _base_ = [
     '../../_base_/datasets/synthetic-nuscenes_afov.py',
     '../../_base_/models/minkunet_afov_stage2.py',
+    '../../_base_/schedules/adamw_warmup-cosine_iters.py',
     '../../_base_/default_runtime.py',
 ]
 
@@ -19,18 +20,6 @@ model = dict(
     decode_head=dict(channels=48,
                      loss_decode=dict(num_classes=16, class_balance='sqrt_inv_freq')))
 
-max_iters = 1000
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=0.01, weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=2.0)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters,
-         T_max=max_iters - 30, eta_min=1e-5),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=2.0)}))
+train_cfg = dict(max_iters=1000, val_interval=1000)
 default_hooks = dict(checkpoint=dict(interval=100))
-randomness = dict(seed=0)

@@ -5,7 +5,7 @@
 _base_ = [
     '../../_base_/datasets/synthetic-semantickitti_afov.py',
     '../../_base_/models/minkunet_afov_stage2.py',
-    '../../_base_/schedules/short_cpu.py',
+    '../../_base_/schedules/adamw_warmup-cosine_iters.py',
     '../../_base_/default_runtime.py',
 ]
 model = dict(
@@ -15,3 +15,4 @@ model = dict(
     decode_head=dict(channels=48, num_classes=19, ignore_index=19,
                      loss_decode=dict(num_classes=19,
                                       class_balance='sqrt_inv_freq')))
+train_cfg = dict(max_iters=150, val_interval=150)

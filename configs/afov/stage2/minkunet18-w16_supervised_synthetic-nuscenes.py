@@ -2,5 +2,4 @@
 # trained on the ground-truth labels instead of the teacher's pseudo-labels.
 _base_ = ['./minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py']
 
-model = dict(decode_head=dict(label_key='voxel_semantic_mask'))
 train_dataloader = dict(dataset=dict(pipeline={{_base_.gt_train_pipeline}}))

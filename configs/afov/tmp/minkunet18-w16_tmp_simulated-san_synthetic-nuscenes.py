@@ -1,10 +1,11 @@
 # Tri-modal contrastive pretraining on the synthetic nuScenes set with the simulated SAN
 # teacher's cache (no 2D network runs). Trunk = the stage-2 student's MinkUNet (width 16).
 # Ablations: --cfg-options model.decode_head.text_loss=False (no text loss);
-#            train_dataloader.dataset.pipeline.4.grouping=knn (kNN groups, no superpixels).
+#            kNN groups instead of superpixels: grouping='knn' in PseudoLabelsAndSuperpoints below.
 _base_ = [
     '../../_base_/datasets/synthetic-nuscenes_afov.py',
     '../../_base_/models/minkunet_afov_tmp.py',
+    '../../_base_/schedules/adamw_warmup-cosine_iters.py',
     '../../_base_/default_runtime.py',
 ]
 
@@ -18,8 +19,7 @@ train_pipeline = [
     dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
     dict(type='PointPixelPairing'),
     dict(type='RandomPairCrop', scale=(0.3, 1.0), ratio=(1.5, 2.0), prob=0.5),
-    dict(type='LoadTeacherCache', cache_dir={{_base_.teacher_cache_dir}},
-         dictionary={{_base_.dictionary}}, with_text_bank=True),
+    dict(type='LoadTeacherCache', with_text_bank=True),
     dict(type='PseudoLabelsAndSuperpoints', dictionary={{_base_.dictionary}},
          ignore_index={{_base_.ignore_index}}, grouping='superpixel'),
     dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
@@ -35,15 +35,6 @@ val_dataloader = None
 val_evaluator = None
 val_cfg = None
 
-max_iters = 600
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=0.005, weight_decay=0.01))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters,
-         T_max=max_iters - 30, eta_min=1e-5),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
-test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(optimizer=dict(lr=0.005))
+train_cfg = dict(max_iters=600)
 default_hooks = dict(checkpoint=dict(interval=100))
-randomness = dict(seed=0)

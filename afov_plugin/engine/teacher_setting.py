@@ -1,0 +1,69 @@
+"""One teacher setting per config: ``teacher`` (what made the cache), ``dictionary`` and
+``teacher_cache_dir``, read by every pipeline, ``tools/cache_teacher.py`` and the reports."""
+import os
+from typing import Iterator, Optional
+
+from mmengine.config import Config
+
+from mmdet3d.registry import MODELS
+
+CACHE_TRANSFORMS = ('LoadTeacherCache', )
+
+
+def teacher_name(teacher_cfg: dict) -> str:
+    """The name a teacher built from ``teacher_cfg`` records in its cache manifest, without
+    building it (no weights are loaded)."""
+    kwargs = {k: v for k, v in teacher_cfg.items() if k != 'type'}
+    return MODELS.get(teacher_cfg['type']).name_from_config(**kwargs)
+
+
+def teacher_cache_dir(cfg: Config, data_root: Optional[str] = None) -> str:
+    """The config's cache folder: ``teacher_cache_dir``, or ``teacher_cache/<teacher name>``
+    when it is None; relative paths are relative to ``data_root`` (default: the train set's
+    root), so a dataset folder carries its caches."""
+    path = cfg.get('teacher_cache_dir') or os.path.join('teacher_cache',
+                                                        teacher_name(cfg.teacher))
+    root = data_root if data_root is not None else cfg.train_dataloader.dataset.get(
+        'data_root')
+    return path if os.path.isabs(path) or not root else os.path.join(root, path)
+
+
+def _pipelines(cfg: Config) -> Iterator[list]:
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = (cfg.get(name) or {}).get('dataset')
+        while ds is not None:
+            if ds.get('pipeline') is not None:
+                yield ds['pipeline']
+            for inner in ds.get('datasets', []) or []:  # ConcatDataset
+                if inner.get('pipeline') is not None:
+                    yield inner['pipeline']
+            ds = ds.get('dataset')
+
+
+def apply_teacher_setting(cfg: Config) -> Config:
+    """Point every teacher-cache transform of every dataloader at the config's one setting.
+
+    Each ``LoadTeacherCache`` gets ``cache_dir`` (``teacher_cache_dir``, unresolved: the
+    transform joins it with its dataset's root), ``dictionary`` and the expected ``teacher``
+    name, so a cache of another teacher is refused when it is opened. A pipeline that names
+    another folder or dictionary itself is an error: the setting lives in one place.
+    """
+    if cfg.get('teacher') is None:
+        return cfg
+    cache_dir = cfg.get('teacher_cache_dir') or os.path.join('teacher_cache',
+                                                             teacher_name(cfg.teacher))
+    wanted = dict(cache_dir=cache_dir, dictionary=cfg.dictionary,
+                  teacher=teacher_name(cfg.teacher))
+    for pipeline in _pipelines(cfg):
+        for step in pipeline:
+            if step.get('type') not in CACHE_TRANSFORMS:
+                continue
+            for key, value in wanted.items():
+                if step.get(key) not in (None, value):
+                    raise ValueError(
+                        f'{cfg.filename}: a {step["type"]} step sets {key}={step[key]!r}, the '
+                        f'config says {value!r}; leave {key} out of the pipeline and set '
+                        f"{'teacher_cache_dir' if key == 'cache_dir' else key} instead (one "
+                        'teacher setting per config)')
+                step[key] = value
+    return cfg
