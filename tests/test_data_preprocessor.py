@@ -71,9 +71,28 @@ def test_point2voxel_map_is_right_when_max_voxels_subsamples():
     # every dropped point's voxel is really absent
     kept_keys = {tuple(c) for c in out['coors'][:, 1:].tolist()}
     assert not any(tuple(c) in kept_keys for c in coords[~kept].tolist())
-    # each voxel's label is the label of a point inside it
-    labels = sample.gt_pts_seg.voxel_semantic_mask
+    # every point's voxel contains it, for every point and axis, by brute force
+    coors = out['coors'][:, 1:].numpy()
+    xyz = pts[:, :3].numpy()
+    grid_min = np.round(xyz / np.float32(0.2)).astype(int).min(0)
+    assert (np.round(xyz / np.float32(0.2)).astype(int).max(0) - grid_min + 1 >= 16).all()
+    for point, voxel in enumerate(p2v.tolist()):  # (wide scan: no min_grid_extent shift)
+        if voxel >= 0:
+            expected = np.round(xyz[point] / np.float32(0.2)).astype(int) - grid_min
+            assert tuple(coors[voxel]) == tuple(expected), point
+    # each voxel's label is the label of the first point (input order) of the points mapped
+    # to it, and its feature is that point's: a python loop over the voxels
+    point_labels = sample.gt_pts_seg.pts_semantic_mask.numpy()
+    labels = sample.gt_pts_seg.voxel_semantic_mask.numpy()
     assert labels.shape == (500, )
+    p2v_np = p2v.numpy()
+    for voxel in range(500):
+        members = [i for i in range(pts.shape[0]) if p2v_np[i] == voxel]
+        assert members, f'voxel {voxel} holds no point'
+        assert labels[voxel] == point_labels[members[0]], voxel
+        np.testing.assert_array_equal(out['voxels'][voxel].numpy(), pts[members[0]].numpy())
+    # the labels are not trivially constant: the check above can tell voxels apart
+    assert len(set(labels.tolist())) == 7
 
 
 def test_subsample_keeps_order_and_remaps():
