@@ -5,8 +5,11 @@ Examples:
   python tools/cache_teacher.py CONFIG --shard 0/4           # one of four shards
   torchrun --nproc_per_node 2 tools/cache_teacher.py CONFIG --launcher pytorch
   python tools/cache_teacher.py CONFIG --verify              # check every entry, write nothing
-Resumable: entries already written and verified are skipped; a killed run leaves only complete
-entries (atomic writes). Ends with a report (JSON next to the cache with --report).
+  python tools/cache_teacher.py CONFIG --workers 8           # 8 image decoders / verifiers
+Images are decoded by --workers DataLoader processes and entries written by writer threads
+while the teacher runs its forwards. Resumable: entries already written and verified are
+skipped; a killed run leaves only complete entries (atomic writes). Ends with a report (JSON
+next to the cache with --report).
 """
 import argparse
 import json
@@ -26,6 +29,15 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
 
 
+def int_at_least(low: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f'must be >= {low}, got {value}')
+        return value
+    return parse
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,6 +51,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='with pytorch/slurm each rank takes the shard rank/world_size')
     parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--workers', type=int_at_least(0), default=2,
+                        help='DataLoader processes decoding the images (0: in the main '
+                        'process); with --verify, threads checking entries (default 2)')
+    parser.add_argument('--writer-threads', type=int_at_least(1), default=2,
+                        help='threads encoding and writing entries (default 2)')
     parser.add_argument('--verify', action='store_true', help='only verify the cache')
     parser.add_argument('--no-verify-existing', action='store_true',
                         help='skip existing entries without re-reading them')
@@ -75,7 +92,8 @@ def main() -> None:
         images += dataset_images(DATASETS.build(split_dataset_cfg(cfg, split)))
     images = sorted(dict(images).items())
     if args.verify:
-        result = verify_cache(TeacherCache.open(cache_dir, dictionary), images)
+        result = verify_cache(TeacherCache.open(cache_dir, dictionary), images,
+                              workers=args.workers)
         print(json.dumps(dict(result, bad=result['bad'][:20], missing=result['missing'][:20],
                               num_bad=len(result['bad']),
                               num_missing=len(result['missing'])), indent=1))
@@ -85,6 +103,7 @@ def main() -> None:
     mine = shard(images, rank, world)
     report = run_teacher_pass(teacher, cache, mine, batch_size=args.batch_size,
                               verify_existing=not args.no_verify_existing,
+                              workers=args.workers, writer_threads=args.writer_threads,
                               desc=f'{teacher.name} [{rank}/{world}]',
                               show_progress=rank == 0 or args.shard is not None)
     summary = dict(report.as_dict(), cache_dir=cache_dir, shard=f'{rank}/{world}')

@@ -1,11 +1,16 @@
-"""Teacher cache, format version 1: the only module that reads or writes cache files.
+"""Teacher cache, format version 2: the only module that reads or writes cache files (and the
+only one that knows where an entry lives).
 
 Layout of a cache folder (one per teacher × dictionary × dataset)::
 
-    manifest.json              format, version, teacher (name, config, checkpoint sha256),
-                               dictionary (name, fingerprint, prompts), feature dim / dtype
+    manifest.json              format, version, entry_layout, teacher (name, config, checkpoint
+                               sha256), dictionary (name, fingerprint, prompts), feature dim /
+                               dtype
     text_bank.safetensors      'text': (P, D) float32, L2-normalised prompt embeddings
-    entries/<key>.safetensors  one per camera image: the magic "AFOVC1" + two NUL bytes, then a
+    entries/<xx>/<key>.safetensors
+                               one per camera image, ``<xx>`` = the first two hex digits of
+                               sha1(key) (256 subfolders: ~800 files each for nuScenes' ~205k
+                               images); the magic "AFOVC1" + two NUL bytes, then a
                                zlib-compressed safetensors blob (a JSON header and raw
                                buffers, nothing executable) holding:
                                  region_shape  (2,) int32 (H, W)
@@ -20,8 +25,11 @@ Layout of a cache folder (one per teacher × dictionary × dataset)::
                                decoding its JPEGs)
 
 ``<key>`` is the image path relative to the dataset root with ``/`` replaced by ``__`` and
-the extension dropped. No pickle anywhere: entries and the text bank are safetensors, the manifest
-JSON, so a cache shared by a stranger cannot run code when loaded.
+the extension dropped. Version 1 caches (``entries/<key>.safetensors``, one flat folder; the
+entry files themselves are unchanged) are still read, and resumed in their own layout; the
+manifest's ``entry_layout`` ('flat' or 'sha1-2hex') says which. No pickle anywhere: entries
+and the text bank are safetensors, the manifest JSON, so a cache shared by a stranger cannot
+run code when loaded.
 Every write goes to a temporary file in the same folder and is renamed into place, so a
 killed writer leaves either no entry or a complete one; a half-written temp file is never
 read as an entry. Every read verifies the checksum.
@@ -30,15 +38,18 @@ import hashlib
 import json
 import os
 import zlib
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
-from ..fileio import atomic_write_bytes, atomic_write_text
+from ..fileio import atomic_write_bytes, atomic_write_text, remove_stale_temp_files
 from .base import TeacherOutput
 
 FORMAT_NAME = 'afov-teacher-cache'
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# the versions this AFOV reads, and the entry layout of each (version 1: one flat folder)
+READABLE_VERSIONS = {1: 'flat', 2: 'sha1-2hex'}
+ENTRY_VERSION = 1  # the entry files' own format (unchanged by the layout of version 2)
 _ARRAYS = ('region_shape', 'region_values', 'region_runs', 'region_prompt', 'region_feat')
 
 
@@ -96,7 +107,7 @@ def encode_entry(output: TeacherOutput, feature_dtype: str = 'float16') -> bytes
                   region_feat=np.asarray(output.region_feat, dtype=feature_dtype))
     arrays['checksum'] = _checksum(arrays)
     from safetensors.numpy import save
-    blob = save(arrays, metadata={'format': FORMAT_NAME, 'version': str(FORMAT_VERSION)})
+    blob = save(arrays, metadata={'format': FORMAT_NAME, 'version': str(ENTRY_VERSION)})
     return ENTRY_MAGIC + zlib.compress(blob, 6)
 
 
@@ -127,6 +138,18 @@ def decode_entry(data, name: str = '<bytes>') -> TeacherOutput:
                          arrays['region_feat'])
 
 
+def _parallel_map(fn, items: list, workers: int, block: int = 64) -> list:
+    """``[fn(x) for x in items]``, in order, on ``workers`` threads (0 or 1: this thread);
+    items go out in blocks so that a 205k-entry cache does not make 205k futures. Reading an
+    entry spends its time in zlib and sha256, which release the GIL."""
+    if workers <= 1 or len(items) <= block:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+    blocks = [items[i:i + block] for i in range(0, len(items), block)]
+    with ThreadPoolExecutor(workers) as pool:
+        return [y for ys in pool.map(lambda xs: [fn(x) for x in xs], blocks) for y in ys]
+
+
 class TeacherCache:
     """A cache folder. Use :meth:`create` to start or reopen one for writing, :meth:`open`
     to read one; both refuse a cache whose format, teacher or dictionary differ."""
@@ -134,6 +157,8 @@ class TeacherCache:
     def __init__(self, root: str, manifest: dict) -> None:
         self.root = root
         self.manifest = manifest
+        self.layout = manifest.get('entry_layout',
+                                   READABLE_VERSIONS.get(manifest.get('version'), 'flat'))
         self._text: Optional[np.ndarray] = None
 
     # ---------------------------------------------------------------- manifest
@@ -153,19 +178,27 @@ class TeacherCache:
         except json.JSONDecodeError as err:
             raise CacheError(f'{path} is not valid JSON ({err}); delete the cache folder and '
                              'rerun tools/cache_teacher.py') from None
-        if manifest.get('format') != FORMAT_NAME or manifest.get('version') != FORMAT_VERSION:
+        version = manifest.get('version')
+        if manifest.get('format') != FORMAT_NAME or version not in READABLE_VERSIONS:
             raise CacheError(f'{path}: format {manifest.get("format")!r} version '
-                             f'{manifest.get("version")!r}, this AFOV reads {FORMAT_NAME!r} '
-                             f'version {FORMAT_VERSION}; recreate the cache with '
-                             'tools/cache_teacher.py')
+                             f'{version!r}, this AFOV reads {FORMAT_NAME!r} '
+                             f'version {" or ".join(map(str, READABLE_VERSIONS))}; recreate the '
+                             'cache with tools/cache_teacher.py')
+        layout = manifest.get('entry_layout', READABLE_VERSIONS[version])
+        if layout not in READABLE_VERSIONS.values():
+            raise CacheError(f'{path}: unknown entry_layout {layout!r} (this AFOV knows '
+                             f'{sorted(set(READABLE_VERSIONS.values()))}); recreate the cache '
+                             'with tools/cache_teacher.py')
         return manifest
 
     @classmethod
     def create(cls, root: str, teacher, dictionary,
                feature_dtype: str = 'float16') -> 'TeacherCache':
-        """Start a cache for ``teacher`` × ``dictionary`` (or reopen a matching one)."""
+        """Start a cache for ``teacher`` × ``dictionary`` (or reopen a matching one; a
+        version-1 cache is resumed in its flat layout)."""
         manifest = dict(
             format=FORMAT_NAME, version=FORMAT_VERSION,
+            entry_layout=READABLE_VERSIONS[FORMAT_VERSION],
             teacher=dict(name=teacher.name, config=teacher.config_text,
                          checkpoint_sha256=teacher.checkpoint_sha256),
             dictionary=dict(name=dictionary.name, fingerprint=dictionary.fingerprint,
@@ -212,8 +245,28 @@ class TeacherCache:
         return cls(root, manifest)
 
     # ---------------------------------------------------------------- entries
+    @property
+    def entries_dir(self) -> str:
+        return os.path.join(self.root, 'entries')
+
+    @staticmethod
+    def entry_subfolder(key: str) -> str:
+        """The subfolder of ``key`` in the 'sha1-2hex' layout: 2 hex digits of sha1(key)."""
+        return hashlib.sha1(key.encode('utf-8')).hexdigest()[:2]
+
+    def _path_in(self, layout: str, key: str) -> str:
+        if layout == 'flat':
+            return os.path.join(self.entries_dir, key + ENTRY_SUFFIX)
+        return os.path.join(self.entries_dir, self.entry_subfolder(key), key + ENTRY_SUFFIX)
+
     def entry_path(self, key: str) -> str:
-        return os.path.join(self.root, 'entries', key + ENTRY_SUFFIX)
+        """Where the entry of ``key`` is (or goes, when not written yet)."""
+        path = self._path_in(self.layout, key)
+        if self.layout != 'flat' and not os.path.isfile(path):
+            flat = self._path_in('flat', key)  # an entry left by a version-1 writer
+            if os.path.isfile(flat):
+                return flat
+        return path
 
     def has(self, key: str, verify: bool = False) -> bool:
         path = self.entry_path(key)
@@ -221,16 +274,24 @@ class TeacherCache:
             return False
         if verify:
             try:
-                self.read(key)
+                decode_entry(path, path)
             except CacheError:
                 return False
         return True
+
+    def has_many(self, keys: List[str], verify: bool = False, workers: int = 0) -> List[bool]:
+        """:meth:`has` of every key, on ``workers`` threads."""
+        return _parallel_map(lambda k: self.has(k, verify), list(keys), workers)
+
+    def missing(self, keys: Iterable[str]) -> List[str]:
+        """The keys without an entry, in order."""
+        return [k for k in keys if not os.path.isfile(self.entry_path(k))]
 
     def write(self, key: str, output: TeacherOutput) -> int:
         """Write one entry atomically; returns its size in bytes."""
         output.validate(self.manifest['dictionary']['num_prompts'], self.manifest['feature_dim'])
         data = encode_entry(output, self.manifest['feature_dtype'])
-        atomic_write_bytes(self.entry_path(key), data)
+        atomic_write_bytes(self._path_in(self.layout, key), data)
         return len(data)
 
     def read(self, key: str) -> TeacherOutput:
@@ -240,11 +301,26 @@ class TeacherCache:
                              'split (it resumes and fills what is missing)')
         return decode_entry(path, path)
 
+    def entry_folders(self) -> List[str]:
+        """``entries/`` and its subfolders (the folders where entries and temp files are)."""
+        top = self.entries_dir
+        if not os.path.isdir(top):
+            return []
+        subs = sorted(e.path for e in os.scandir(top) if e.is_dir() and len(e.name) == 2)
+        return [top] + subs
+
+    def remove_stale_temp_files(self) -> List[str]:
+        """Delete the temp files left by killed writers (see fileio.remove_stale_temp_files)."""
+        return [p for folder in self.entry_folders() for p in remove_stale_temp_files(folder)]
+
     def keys(self) -> Iterable[str]:
-        folder = os.path.join(self.root, 'entries')
-        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-            if name.endswith(ENTRY_SUFFIX) and not name.startswith('.tmp_'):
-                yield name[:-len(ENTRY_SUFFIX)]
+        """Every entry's key, sorted (whatever folder it is in)."""
+        keys = set()
+        for folder in self.entry_folders():
+            for name in os.listdir(folder):
+                if name.endswith(ENTRY_SUFFIX) and not name.startswith('.tmp_'):
+                    keys.add(name[:-len(ENTRY_SUFFIX)])
+        return iter(sorted(keys))
 
     def text_bank(self) -> np.ndarray:
         """(P, D) float32 prompt embeddings."""
@@ -262,14 +338,21 @@ class TeacherCache:
             self._text = text
         return self._text
 
-    def verify(self) -> Dict[str, object]:
-        """Read every entry; returns {'entries': n, 'bytes': b, 'bad': [paths]}."""
-        n, size, bad = 0, 0, []
-        for key in self.keys():
-            n += 1
-            size += os.path.getsize(self.entry_path(key))
-            try:
-                self.read(key)
-            except CacheError:
-                bad.append(self.entry_path(key))
-        return dict(entries=n, bytes=size, bad=bad)
+    def _verify_one(self, key: str):
+        path = self.entry_path(key)
+        try:
+            size = os.path.getsize(path)
+        except OSError:  # removed since it was listed
+            return path, 0, False
+        try:
+            decode_entry(path, path)
+        except (CacheError, OSError):
+            return path, size, False
+        return path, size, True
+
+    def verify(self, workers: int = 0) -> Dict[str, object]:
+        """Read every entry (on ``workers`` threads; the same result as one);
+        returns {'entries': n, 'bytes': b, 'bad': [paths, in key order]}."""
+        results = _parallel_map(self._verify_one, list(self.keys()), workers)
+        return dict(entries=len(results), bytes=sum(r[1] for r in results),
+                    bad=[r[0] for r in results if not r[2]])

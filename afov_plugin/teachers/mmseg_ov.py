@@ -6,7 +6,10 @@ vocabulary by the class dictionary's prompts, loads the checkpoint through AFOV'
 (``weights_only=True`` kept) and extracts, per image (SPEC §2):
 
 - per-pixel label: argmax over prompts of Σ_q softmax(cls_q)[prompt] · sigmoid(mask_q),
-  background column dropped; one region per distinct label;
+  background column dropped; one region per distinct label. The (B, P, H, W) score tensor
+  is never built: scores are made ``prompt_chunk`` prompts at a time and reduced to a
+  running max + argmax (:func:`chunked_argmax`, the same labels as ``argmax`` over all
+  prompts, first index on ties), so memory does not grow with the vocabulary;
 - region feature: normalise(Σ_q (Σ_{pixels of the region} sigmoid(mask_q)) · emb_q), i.e.
   the normalised sum over the region's pixels of the per-pixel feature Σ_q sigmoid(mask_q)·emb_q,
   with emb_q the query's CLIP-space embedding (the one compared to the text embeddings);
@@ -16,7 +19,7 @@ vocabulary by the class dictionary's prompts, loads the checkpoint through AFOV'
 """
 import hashlib
 import os
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -28,6 +31,31 @@ from mmdet3d.registry import MODELS
 from ..compat import safe_torch_load
 from ..datasets.class_dictionary import load_class_dictionary
 from .base import BaseOVTeacher, TeacherOutput, regions_from_labels
+
+
+def chunked_argmax(scores: Callable[[int, int], torch.Tensor], num: int, chunk: int,
+                   dim: int = 1) -> torch.Tensor:
+    """``torch.cat([scores(0, num)], dim).argmax(dim)`` without the concatenation:
+    ``scores(lo, hi)`` gives the scores of candidates ``lo..hi-1`` (stacked along ``dim``),
+    ``chunk`` at a time, reduced into a running max and argmax (peak memory: one chunk's
+    scores). Bit-identical to ``torch.argmax``: a later chunk replaces the running max only
+    when strictly greater, so ties keep the first index, and NaN counts as the maximum (the
+    first NaN wins), as in argmax."""
+    if num < 1 or chunk < 1:
+        raise ValueError(f'chunked_argmax needs num >= 1 and chunk >= 1, got {num}, {chunk}')
+    best = arg = None
+    for lo in range(0, num, chunk):
+        # max(dim) returns the first maximal index, and a NaN as the maximum (as argmax)
+        val, idx = scores(lo, min(lo + chunk, num)).max(dim)
+        if best is None:
+            best, arg = val, idx
+            continue
+        # strictly greater, or a NaN where the running max is none (the first NaN stays)
+        better = ~(val <= best) & (best == best)
+        best = torch.where(better, val, best)
+        arg = torch.where(better, idx + lo, arg)
+        del val, idx, better
+    return arg
 
 
 def _sha256(path: str) -> str:
@@ -52,6 +80,8 @@ class MMSegOVTeacher(BaseOVTeacher):
             positional embedding / projection, which random init leaves non-finite).
         batch_size: images of the same size run through the network together, this many at
             a time (a nuScenes frame's six cameras: one forward).
+        prompt_chunk: prompts scored at a time in the per-pixel argmax (peak memory of the
+            argmax: B x prompt_chunk x H x W floats, whatever the vocabulary size).
     """
 
     @classmethod
@@ -61,10 +91,13 @@ class MMSegOVTeacher(BaseOVTeacher):
     def __init__(self, config: str, checkpoint: Optional[str] = None,
                  dictionary: str = 'nuscenes', short_side: int = 640,
                  device: Optional[str] = None, init_fn=None, name: Optional[str] = None,
-                 batch_size: int = 6) -> None:
+                 batch_size: int = 6, prompt_chunk: int = 16) -> None:
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        if prompt_chunk < 1:
+            raise ValueError(f'prompt_chunk must be >= 1, got {prompt_chunk}')
         self.batch_size = batch_size
+        self.prompt_chunk = prompt_chunk
         from mmengine.registry import DefaultScope
         from mmseg.registry import MODELS as SEG_MODELS
         from mmseg.utils import register_all_modules
@@ -164,7 +197,12 @@ class MMSegOVTeacher(BaseOVTeacher):
         cls = cls[..., :num_prompts]  # drop the background column
         masks = F.interpolate(mask_props[-1], size=inputs.shape[-2:], mode='bilinear',
                               align_corners=False)[..., :h, :w].sigmoid()    # (B, Q, h, w)
-        labels = torch.einsum('bqn,bqhw->bnhw', cls, masks).argmax(1)       # (B, h, w)
+        # labels = einsum('bqn,bqhw->bnhw', cls, masks).argmax(1), prompt_chunk at a time
+        cls_t = cls.transpose(1, 2).contiguous()                             # (B, P, Q)
+        flat = masks.flatten(2)                                              # (B, Q, h*w)
+        labels = chunked_argmax(
+            lambda lo, hi: torch.bmm(cls_t[:, lo:hi], flat), num_prompts,
+            self.prompt_chunk).view(masks.shape[0], *masks.shape[2:])        # (B, h, w)
         outputs = []
         for b in range(len(images)):
             region_small, prompts = regions_from_labels(labels[b].cpu().numpy())
