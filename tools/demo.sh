@@ -30,12 +30,22 @@ case "$DATASET" in
     SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py
     AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-nuscenes.py ;;
   semantickitti)  # KITTI-like scans (~125k points), one front camera; no TMP config yet
-    NAME=demo_semantickitti DEFAULT_SCENES=6 DEFAULT_FRAMES=10
-    DEFAULT_ITERS=600 DEFAULT_TMP=0
+    NAME=demo_semantickitti DEFAULT_SCENES=6 DEFAULT_FRAMES=8
+    DEFAULT_ITERS=400 DEFAULT_TMP=0
     STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-semantickitti.py
     SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-semantickitti.py
     AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-semantickitti.py ;;
   *) echo "[demo] AFOV_DEMO_DATASET must be nuscenes or semantickitti, not $DATASET"; exit 2 ;;
+esac
+# AFOV_DEMO_TASK=mixing: stage 2 plain / with mmdet3d's LaserMix / with PolarMix, same
+# schedule, on the demo's nuScenes set (work_dirs/demo_mixing/summary.json)
+TASK=${AFOV_DEMO_TASK:-main}
+case "$TASK" in
+  main) ;;
+  mixing)
+    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the mixing task runs on nuScenes"; exit 2; }
+    NAME=demo_mixing DEFAULT_TMP=0 ;;
+  *) echo "[demo] AFOV_DEMO_TASK must be main or mixing, not $TASK"; exit 2 ;;
 esac
 DATA=${AFOV_DEMO_DATA:-data/synthetic_$DATASET}
 # another voxel size gets its own work dir, so a rerun never reuses checkpoints of the other
@@ -51,6 +61,8 @@ PROFILE=${AFOV_DEMO_PROFILE:-san}
 VERSION=v1.0-trainval  # the synthetic configs' version folder
 SEED=${AFOV_DEMO_SEED:-0}
 JOBS=${AFOV_DEMO_JOBS:-2}
+LASERMIX=configs/afov/stage2/minkunet18-w16_stage2-lasermix_simulated-san_synthetic-nuscenes.py
+POLARMIX=configs/afov/stage2/minkunet18-w16_stage2-polarmix_simulated-san_synthetic-nuscenes.py
 TMP=configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py
 STAGE2_TMP=configs/afov/stage2/minkunet18-w16_stage2-from-tmp_simulated-san_synthetic-nuscenes.py
 FINETUNE=configs/afov/downstream/minkunet18-w16_finetune-1pct_synthetic-nuscenes.py
@@ -75,9 +87,10 @@ fi
 $PY -c 'import sys; from afov_plugin.synthetic.world_info import outdated_world_message as m
 sys.exit(m(sys.argv[1]))' "$DATA" || exit 1  # a set of an older synthetic world: refused
 if [[ "$DATASET" == semantickitti && ! -f "$DATA/semantickitti_infos_val.pkl" ]]; then
-  # KITTI's image is 1241x376 at full scale; the 64-beam LiDAR at its real 2048 steps
+  # KITTI's 1241x376 image; the 64-beam LiDAR at half its 2048 azimuth steps (~62k points a
+  # scan instead of ~125k) to fit the CPU budget: AFOV_DEMO_AZIMUTH=2048 for the real density
   $PY tools/create_synthetic.py --format semantickitti --out "$DATA" --scenes "$SCENES" \
-    --frames "$FRAMES" --seed "$SEED"
+    --frames "$FRAMES" --seed "$SEED" --azimuth-steps "${AFOV_DEMO_AZIMUTH:-1024}"
   $PY tools/create_data.py semantickitti --root-path "$DATA" --out-dir "$DATA"
 elif [[ "$DATASET" == nuscenes && ! -f "$DATA/nuscenes_infos_val.pkl" ]]; then
   $PY tools/create_synthetic.py --format nuscenes --out "$DATA" --scenes "$SCENES" \
@@ -160,6 +173,20 @@ lane_b() {
   evaluate linear_probe_tmp "$PROBE" "$WORK/linear_probe_tmp/iter_$FT_ITERS.pth"
 }
 
+if [[ "$TASK" == mixing ]]; then
+  lane_a() {
+    say "mixing: stage 2 without mixing, then with PolarMix"
+    train student "$STAGE2" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate student "$STAGE2" "$WORK/student/iter_$ITERS.pth"
+    train polarmix "$POLARMIX" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate polarmix "$POLARMIX" "$WORK/polarmix/iter_$ITERS.pth"
+  }
+  lane_b() {
+    say "mixing: stage 2 with LaserMix"
+    train lasermix "$LASERMIX" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate lasermix "$LASERMIX" "$WORK/lasermix/iter_$ITERS.pth"
+  }
+fi
 WITH_TMP=${AFOV_DEMO_TMP:-$DEFAULT_TMP}
 rm -f "$WORK/tmp/done"
 if [[ "$WITH_TMP" == 1 && "$DATASET" != nuscenes ]]; then
@@ -201,6 +228,6 @@ else
   lane_a
 fi
 
-$PY tools/summarize_demo.py --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
+$PY tools/summarize_demo.py --task "$TASK" --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
   --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --tmp-iters "$TMP_ITERS" \
   --tmp-student-iters "$TMP_STUDENT_ITERS" --start "$START"

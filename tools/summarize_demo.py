@@ -24,6 +24,27 @@ def pct(v) -> float:
     return round(100.0 * float(v), 2)
 
 
+def mixing_summary(args) -> None:
+    """Stage 2 plain / LaserMix / PolarMix (AFOV_DEMO_TASK=mixing)."""
+    summary = {}
+    for name in ('student', 'lasermix', 'polarmix'):
+        m = test_metrics(osp.join(args.work_dir, name, 'test'))
+        summary.update({f'{name}_miou': pct(m['miou']),
+                        f'{name}_miou_in_view': pct(m['miou_in_view']),
+                        f'{name}_miou_out_of_view': pct(m['miou_out_of_view'])})
+    for name in ('lasermix', 'polarmix'):
+        summary[f'{name}_over_student'] = round(
+            summary[f'{name}_miou'] - summary['student_miou'], 2)
+    summary.update(data_root=args.data_root, config=args.config, iters=args.iters,
+                   seconds=round(time.time() - args.start, 1))
+    atomic_write_text(osp.join(args.work_dir, 'summary.json'), json.dumps(summary, indent=1))
+    print(f"\n{'stage 2 (same schedule)':<30}{'mIoU':>8}{'in-view':>8}{'out-view':>9}")
+    for name in ('student', 'lasermix', 'polarmix'):
+        print(f"{name:<30}{summary[f'{name}_miou']:>8}{summary[f'{name}_miou_in_view']:>8}"
+              f"{summary[f'{name}_miou_out_of_view']:>9}")
+    print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--work-dir', required=True)
@@ -35,7 +56,10 @@ def main() -> None:
     parser.add_argument('--tmp-student-iters', type=int,
                         help='iterations of stage 2 from the TMP init (default: --iters)')
     parser.add_argument('--start', type=float, required=True)
+    parser.add_argument('--task', choices=['main', 'mixing'], default='main')
     args = parser.parse_args()
+    if args.task == 'mixing':
+        return mixing_summary(args)
     tmp_student_iters = args.tmp_student_iters or args.iters
     pl = json.load(open(osp.join(args.work_dir, 'pseudo_labels_val.json')))
     student = test_metrics(osp.join(args.work_dir, 'student', 'test'))
@@ -68,6 +92,11 @@ def main() -> None:
         summary['student_miou'] - summary['teacher_projection_miou'], 2)
     summary['student_over_supervised'] = round(
         summary['student_miou'] / max(summary['supervised_miou'], 1e-9), 3)
+    # the student's worth beyond the cameras: it labels the points no camera sees
+    summary['student_over_teacher_projection_ratio'] = round(
+        summary['student_miou'] / max(summary['teacher_projection_miou'], 1e-9), 3)
+    summary['student_out_of_view_over_in_view'] = round(
+        summary['student_miou_out_of_view'] / max(summary['student_miou_in_view'], 1e-9), 3)
     if with_tmp:
         summary.update(
             tmp_student_miou=pct(tmp['tmp_student']['miou']),

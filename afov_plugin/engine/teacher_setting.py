@@ -28,15 +28,32 @@ def teacher_cache_dir(cfg: Config, data_root: Optional[str] = None) -> str:
     return path if os.path.isabs(path) or not root else os.path.join(root, path)
 
 
+def _nested(pipeline: list) -> Iterator[list]:
+    """A pipeline and the pipelines inside its steps (LaserMix / PolarMix ``pre_transform``,
+    ``RandomChoice`` / ``Compose`` ``transforms``)."""
+    yield pipeline
+    for step in pipeline:
+        if not isinstance(step, dict):
+            continue
+        for key in ('pre_transform', 'transforms'):
+            inner = step.get(key)
+            if isinstance(inner, list):
+                if inner and isinstance(inner[0], list):  # RandomChoice: a list of pipelines
+                    for branch in inner:
+                        yield from _nested(branch)
+                else:
+                    yield from _nested(inner)
+
+
 def _pipelines(cfg: Config) -> Iterator[list]:
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds = (cfg.get(name) or {}).get('dataset')
         while ds is not None:
             if ds.get('pipeline') is not None:
-                yield ds['pipeline']
+                yield from _nested(ds['pipeline'])
             for inner in ds.get('datasets', []) or []:  # ConcatDataset
                 if inner.get('pipeline') is not None:
-                    yield inner['pipeline']
+                    yield from _nested(inner['pipeline'])
             ds = ds.get('dataset')
 
 

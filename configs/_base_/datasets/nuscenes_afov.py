@@ -24,43 +24,44 @@ teacher = dict(type='MMSegOVTeacher', dictionary=dictionary,
 teacher_cache_dir = None
 backend_args = None
 
-train_pipeline = [
-    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
+# Pipelines are built from these blocks, here only (children pick a pipeline by name).
+load_points = dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4)
+load_ground_truth = [
+    dict(type='AFOVLoadAnnotations3D', with_bbox_3d=False, with_label_3d=False,
+         with_seg_3d=True, seg_3d_dtype='np.uint8'),
+    dict(type='PointSegClassMapping')]
+# the teacher's pseudo-labels of a scan as its pts_semantic_mask (no ground truth is read);
+# LoadTeacherCache reads teacher / dictionary / teacher_cache_dir above
+teacher_pseudo_labels = [
     dict(type='PointPixelPairing'),
-    dict(type='LoadTeacherCache'),  # reads teacher / dictionary / teacher_cache_dir above
-    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index),
+    dict(type='LoadTeacherCache'),
+    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index)]
+augmentation = [
     dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
          flip_ratio_bev_vertical=0.5),
     dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
-         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0]),
-    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask']),  # = pseudo-labels
-]
-# supervised baselines and few-label fine-tuning: the same augmentations on ground truth
-gt_train_pipeline = [
-    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
-    dict(type='AFOVLoadAnnotations3D', with_bbox_3d=False, with_label_3d=False,
-         with_seg_3d=True, seg_3d_dtype='np.uint8'),
-    dict(type='PointSegClassMapping'),
-    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
-         flip_ratio_bev_vertical=0.5),
-    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
-         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0]),
-    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask']),
-]
-test_pipeline = [
-    dict(type='AFOVLoadPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
-    dict(type='AFOVLoadAnnotations3D', with_bbox_3d=False, with_label_3d=False,
-         with_seg_3d=True, seg_3d_dtype='np.uint8'),
-    dict(type='PointSegClassMapping'),
+         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0])]
+pack_labels = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask'])
+# stage 2: pseudo-labels; supervised baselines and few-label fine-tuning: ground truth
+train_pipeline = [load_points] + teacher_pseudo_labels + augmentation + [pack_labels]
+gt_train_pipeline = [load_points] + load_ground_truth + augmentation + [pack_labels]
+# stage 2 mixed with a second scan by mmdet3d's own LaserMix / PolarMix (pitch range of the
+# HDL-32E: -30.67 to 10.67 degrees; PolarMix pastes the ten object classes 0-9)
+lasermix_train_pipeline = [load_points] + teacher_pseudo_labels + [
+    dict(type='LaserMix', num_areas=[3, 4, 5, 6], pitch_angles=[-31, 11],
+         pre_transform=[load_points] + teacher_pseudo_labels, prob=1.0)] + augmentation + [
+    pack_labels]
+polarmix_train_pipeline = [load_points] + teacher_pseudo_labels + [
+    dict(type='PolarMix', instance_classes=list(range(10)), swap_ratio=0.5,
+         rotate_paste_ratio=1.0, pre_transform=[load_points] + teacher_pseudo_labels,
+         prob=1.0)] + augmentation + [pack_labels]
+test_pipeline = [load_points] + load_ground_truth + [
     dict(type='PointPixelPairing'),
-    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam']),
-]
+    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])]
 # the test pipeline plus the teacher's pseudo-labels, packed as pts_semantic_mask (marked as
 # the teacher's; the metric's ground truth stays in eval_ann_info): AFI's covering reads them
-teacher_test_pipeline = test_pipeline[:-1] + [
-    dict(type='LoadTeacherCache'),
-    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index),
-    test_pipeline[-1]]
+teacher_test_pipeline = [load_points] + load_ground_truth + teacher_pseudo_labels + [
+    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])]
 modality = dict(use_lidar=True, use_camera=True)
 train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True,
