@@ -189,27 +189,55 @@ def test_scene_names_follow_the_real_splits_one_in_five_in_val():
         scene_names('v1.0-mini', 11)
 
 
+def _inside_some_camera(xyz, lidar2img, sizes):
+    """The pairing rule written out in numpy: camera depth > 1 m and pixel (u, v) inside
+    [0, width) x [0, height) of at least one camera."""
+    xyz = xyz.astype(np.float64)
+    seen = np.zeros(len(xyz), bool)
+    for m, (h, w) in zip(lidar2img, sizes):
+        m = np.asarray(m, np.float64)
+        cam = xyz @ m[:3, :3].T + m[:3, 3]
+        depth = cam[:, 2]
+        with np.errstate(divide='ignore', invalid='ignore'):
+            u, v = cam[:, 0] / depth, cam[:, 1] / depth
+        seen |= (depth > 1.0) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    return seen
+
+
 def test_scan_statistics_match_the_files_and_the_real_dataset(tiny_nuscenes):
     from afov_plugin.datasets.statistics import nuscenes_reference, scan_statistics
-    from afov_plugin.datasets.transforms.pairing import PointPixelPairing
+    from nuscenes.utils.data_classes import LidarPointCloud
     ref = nuscenes_reference()
     assert ref['points_per_scan'] == 34720  # 1.19 billion points / 34,149 key frames
     assert abs(ref['category_share']['vehicle.ego'] - 28.43) < 0.01
     assert abs(sum(ref['class_share'].values()) - 100) < 0.05
     stats = scan_statistics(tiny_nuscenes, 'nuscenes_infos_train.pkl', show_progress=False)
     infos = pickle.load(open(osp.join(tiny_nuscenes, 'nuscenes_infos_train.pkl'), 'rb'))
-    sizes, seen = [], 0
+    nusc = _devkit(tiny_nuscenes)  # points and labels through the devkit, not the infos
+    names = nusc.lidarseg_idx2name_mapping
+    sizes, seen, per_cat, per_cat_seen = [], 0, {}, {}
     for info in infos['data_list']:
-        pts = np.fromfile(osp.join(tiny_nuscenes, 'samples/LIDAR_TOP',
-                                   info['lidar_points']['lidar_path']), np.float32).reshape(-1, 5)
-        sizes.append(len(pts))
+        sd = nusc.get('sample_data', nusc.get('sample', info['token'])['data']['LIDAR_TOP'])
+        xyz = LidarPointCloud.from_file(osp.join(tiny_nuscenes, sd['filename'])).points[:3].T
+        labels = np.fromfile(osp.join(tiny_nuscenes, nusc.get('lidarseg', sd['token'])[
+            'filename']), np.uint8)
+        sizes.append(len(xyz))
         cams = list(info['images'])
-        cam = PointPixelPairing().pair(
-            pts[:, :3], np.stack([info['images'][c]['lidar2img'] for c in cams]),
-            np.array([[info['images'][c]['height'], info['images'][c]['width']] for c in cams]))[0]
-        seen += int((cam >= 0).sum())
+        inside = _inside_some_camera(
+            xyz, [info['images'][c]['lidar2img'] for c in cams],
+            [(info['images'][c]['height'], info['images'][c]['width']) for c in cams])
+        seen += int(inside.sum())
+        for raw in np.unique(labels):
+            per_cat[names[raw]] = per_cat.get(names[raw], 0) + int((labels == raw).sum())
+            per_cat_seen[names[raw]] = per_cat_seen.get(names[raw], 0) + \
+                int((inside & (labels == raw)).sum())
+    assert 0 < seen < sum(sizes)
     assert stats['scans'] == len(sizes) and stats['points_per_scan'] == round(np.mean(sizes))
     assert stats['camera_share'] == round(100 * seen / sum(sizes), 2)
+    assert stats['category_camera_share'] == {
+        k: round(100 * per_cat_seen[k] / per_cat[k], 2) for k in per_cat}
+    assert stats['category_share'] == {k: round(100 * v / sum(sizes), 2)
+                                       for k, v in per_cat.items()}
     assert abs(sum(stats['category_share'].values()) - 100) < 0.05
     assert stats['category_camera_share']['vehicle.ego'] == 0  # the cameras never see it
 

@@ -58,21 +58,32 @@ def test_scan_statistics_of_a_kitti_set(tiny_semantickitti):
     """Points per scan from the files, raw ids by SemanticKITTI name, and the front-camera share
     with the image size read from image_2 (KITTI infos carry none)."""
     from afov_plugin.datasets.statistics import scan_statistics
-    from afov_plugin.datasets.transforms.pairing import PointPixelPairing
     stats = scan_statistics(tiny_semantickitti, 'semantickitti_infos_train.pkl',
                             show_progress=False)
     infos = pickle.load(open(osp.join(tiny_semantickitti, 'semantickitti_infos_train.pkl'), 'rb'))
-    sizes, seen = [], 0
+    sizes, seen, seen_road, road = [], 0, 0, 0
     for info in infos['data_list']:
-        pts = np.fromfile(osp.join(tiny_semantickitti, info['lidar_points']['lidar_path']),
-                          np.float32).reshape(-1, 4)
+        path = osp.join(tiny_semantickitti, info['lidar_points']['lidar_path'])
+        pts = np.fromfile(path, np.float32).reshape(-1, 4)
+        raw = np.fromfile(path.replace('velodyne', 'labels').replace('.bin', '.label'),
+                          np.uint32) & 0xFFFF
         sizes.append(len(pts))
         cam = info['images']['CAM2']
         h, w = cv2.imread(osp.join(tiny_semantickitti, cam['img_path'])).shape[:2]
-        seen += int((PointPixelPairing().pair(pts[:, :3], np.array([cam['lidar2img']]),
-                                              np.array([[h, w]]))[0] >= 0).sum())
+        # the pairing rule written out: depth > 1 m and pixel inside [0, w) x [0, h)
+        m = np.asarray(cam['lidar2img'], np.float64)
+        xyz = pts[:, :3].astype(np.float64) @ m[:3, :3].T + m[:3, 3]
+        with np.errstate(divide='ignore', invalid='ignore'):
+            u, v = xyz[:, 0] / xyz[:, 2], xyz[:, 1] / xyz[:, 2]
+        inside = (xyz[:, 2] > 1.0) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+        seen += int(inside.sum())
+        road += int((raw == 40).sum())                    # SemanticKITTI raw id 40: road
+        seen_road += int((inside & (raw == 40)).sum())
+    assert 0 < seen and road > 0
     assert stats['scans'] == len(sizes) and stats['points_per_scan'] == round(np.mean(sizes))
     assert stats['camera_share'] == round(100 * seen / sum(sizes), 2)
+    assert stats['category_share']['road'] == round(100 * road / sum(sizes), 2)
+    assert stats['category_camera_share']['road'] == round(100 * seen_road / road, 2)
     assert 0 < stats['camera_share'] < 50  # one forward camera of a 360° scan
     assert 'road' in stats['category_share'] and 'class_share' not in stats
     assert abs(sum(stats['category_share'].values()) - 100) < 0.05
