@@ -95,18 +95,97 @@ def _tmp_batch(model, n=3000, seed=0, dim=512, prompts=175):
                                    training=True)
 
 
+def _spy_head_input(head, method):
+    """Record the voxel features the backbone hands to ``head.<method>`` (the sparse
+    backbone is not bitwise deterministic on CPU, so the hand computations start from the
+    very features the head saw)."""
+    seen = {}
+    original = getattr(head, method)
+
+    def spy(x, *args, **kwargs):
+        seen['x'] = x.detach().clone()
+        return original(x, *args, **kwargs)
+    setattr(head, method, spy)
+    return seen
+
+
+def _hand_point_features(model, data, x):
+    """Per sample (N_i, D) float64 numpy point embeddings normalise(W·x_voxel + b) from the
+    (V, C) voxel features ``x``, and each point's voxel map (-1: voxel dropped)."""
+    x = x.double().numpy()
+    w = model.decode_head.projection.weight.detach().double().numpy()
+    b = model.decode_head.projection.bias.detach().double().numpy()
+    batch_idx = torch.cat([s.batch_idx for s in data['data_samples']]).numpy()
+    out = []
+    for i, s in enumerate(data['data_samples']):
+        v = x[batch_idx == i] @ w.T + b
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        m = s.point2voxel_map.numpy()
+        out.append((np.where((m >= 0)[:, None], v[np.maximum(m, 0)], 0.0), m))
+    return out
+
+
+def _log_softmax(logits):
+    top = logits.max(1, keepdims=True)
+    return logits - top - np.log(np.exp(logits - top).sum(1, keepdims=True))
+
+
+def _hand_tmp_losses(model, data, x, tau=0.07, w_sp=0.5, w_tp=0.5, semi=(0.2, 0.8)):
+    """L_sp and L_tp written out in numpy, by a loop over the points of each superpoint."""
+    from afov_plugin.datasets.class_dictionary import load_class_dictionary
+    k, q, prompt = [], [], []
+    for (f, m), s in zip(_hand_point_features(model, data, x), data['data_samples']):
+        sp = s.gt_pts_seg.pts_superpoint.numpy()
+        for j in range(s.superpoint_feat.shape[0]):
+            members = [p for p in range(len(sp)) if sp[p] == j and m[p] >= 0]
+            if members:
+                k.append(f[members].mean(0))
+                q.append(s.superpoint_feat[j].double().numpy())
+                prompt.append(int(s.superpoint_prompt[j]))
+    k, q = np.stack(k), np.stack(q)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    logits = k @ q.T / tau
+    l_sp = -np.mean(np.diag(_log_softmax(logits)))
+    text = data['data_samples'][0].text_bank.double().numpy()
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    group = load_class_dictionary('nuscenes').prompt_group
+    l_tp = 0.0
+    for row, c in zip(k, prompt):
+        y = np.array([semi[1] * max(float(text[c] @ text[j]), 0.0) * (group[j] == group[c])
+                      for j in range(len(text))])
+        y[c] += semi[0]
+        y /= y.sum()
+        l_tp -= float(y @ _log_softmax((row @ text.T / tau)[None])[0])
+    return len(k), w_sp * l_sp, w_tp * l_tp / len(k)
+
+
 def test_tmp_gradients_reach_the_backbone_and_zero_shot_predict(repo_root):
+    from afov_plugin.datasets.class_dictionary import load_class_dictionary
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(osp.join(repo_root, TMP))
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(cfg.model))
     assert type(model).__name__ == 'TMPMinkUNet'
+    head = model.decode_head
+    assert head.tau == 0.07 and head.loss_weights == (0.5, 0.5)
     model.train()
     data = _tmp_batch(model)
+    seen = _spy_head_input(head, 'loss')
     losses = model.loss(**data)
+    del head.loss
     assert set(losses) == {'loss_sp', 'loss_tp'}
-    # 8 superpixels in the batch: InfoNCE of random features is near ln 8 (within τ effects)
-    assert all(torch.isfinite(v) and v > 0 for v in losses.values())
+    # both losses equal their numpy recomputation from the backbone's voxel features
+    num_sp, l_sp, l_tp = _hand_tmp_losses(model, data, seen['x'])
+    assert num_sp == 8                                    # 4 superpoints x 2 scans
+    assert float(losses['loss_sp']) == pytest.approx(l_sp, rel=1e-4)
+    assert float(losses['loss_tp']) == pytest.approx(l_tp, rel=1e-4)
+    # identical region features: every logit of a row is equal, so InfoNCE over the 8
+    # superpixels of the batch is exactly ln 8 whatever the point features (w_sp = 0.5)
+    same = _tmp_batch(model)
+    one = same['data_samples'][0].superpoint_feat[:1]
+    for s in same['data_samples']:
+        s.superpoint_feat = one.expand(4, -1).clone()
+    assert float(model.loss(**same)['loss_sp']) == pytest.approx(0.5 * math.log(8), abs=1e-5)
     sum(losses.values()).backward()
     grads = [p.grad for n, p in model.named_parameters() if n.startswith('backbone')]
     assert all(g is not None for g in grads) and sum(float(g.abs().sum()) for g in grads) > 0
@@ -115,12 +194,48 @@ def test_tmp_gradients_reach_the_backbone_and_zero_shot_predict(repo_root):
     bank = data['data_samples'][0].text_bank
     assert torch.equal(model.decode_head.text_bank, bank)
     model.eval()
-    with torch.no_grad():
-        out = model(**_tmp_batch(model, seed=1), mode='predict')
-    head = model.decode_head
-    for s in out:
-        pred = s.pred_pts_seg.pts_semantic_mask
-        assert pred.min() >= 0 and pred.max() < 16
+    test_data = _tmp_batch(model, seed=1)
+    dictionary = load_class_dictionary('nuscenes')
+    prompt_class = dictionary.prompt_class
+    valid = prompt_class < dictionary.num_classes
+
+    def zero_shot_equals_hand_argmax():
+        """predict() against argmax over the non-ignore prompts of cos(point, prompt), mapped
+        through the dictionary's prompt → class table; returns the hand-computed classes."""
+        seen = _spy_head_input(head, 'predict')
+        with torch.no_grad():
+            out = model(**copy.deepcopy(test_data), mode='predict')
+        del head.predict
+        text = head.text_bank.double().numpy()
+        text /= np.linalg.norm(text, axis=1, keepdims=True)
+        used = set()
+        feats = _hand_point_features(model, test_data, seen['x'])
+        for s, (f, m) in zip(out, feats):
+            assert (m >= 0).all()                         # no voxel dropped in eval
+            cos = f @ text[valid].T                       # (N, P')
+            expect = prompt_class[valid][cos.argmax(1)]
+            per_class = np.full((len(f), dictionary.num_classes), -np.inf)
+            for j, c in enumerate(prompt_class[valid]):
+                per_class[:, c] = np.maximum(per_class[:, c], cos[:, j])
+            top2 = np.sort(per_class, 1)[:, -2:]
+            clear = top2[:, 1] - top2[:, 0] > 1e-5        # float32 vs float64 near-ties
+            pred = s.pred_pts_seg.pts_semantic_mask.numpy()
+            assert clear.mean() > 0.99
+            np.testing.assert_array_equal(pred[clear], expect[clear])
+            used |= set(expect.tolist())
+        return used, feats
+
+    _, feats = zero_shot_equals_hand_argmax()             # the text bank kept in training
+    # a bank whose valid prompts point at (centred) features of random points: the points
+    # now spread over many classes, so the prompt -> class mapping is exercised
+    f = np.concatenate([f for f, _ in feats])
+    rng = np.random.default_rng(4)
+    crafted = head.text_bank.clone()
+    rows = f[rng.choice(len(f), int(valid.sum()), replace=False)] - f.mean(0)
+    crafted[torch.from_numpy(valid)] = torch.from_numpy(rows).float()
+    head.text_bank.copy_(torch.nn.functional.normalize(crafted, dim=1))
+    used, _ = zero_shot_equals_hand_argmax()
+    assert len(used) >= 5, used                           # not a constant prediction
     # without the text loss only L_sp remains
     head.text_loss = False
     model.train()
@@ -188,8 +303,36 @@ def test_tmp_trains_through_tools_and_initialises_stage2(cached_nuscenes, tmp_pa
     assert stage2.returncode == 0, out2[-3000:]
     missing = re.search(r'missing keys in source state_dict: (.*)', out2).group(1)
     assert set(missing.split(', ')) == {'decode_head.conv_seg.weight',
-                                        'decode_head.conv_seg.bias',
-                                        'decode_head.loss_decode.class_freq'}
+                                        'decode_head.conv_seg.bias'}
+
+
+def test_pseudo_label_loss_loads_a_state_dict_without_class_freq():
+    """A checkpoint of a model without PseudoLabelLoss (TMP, mmdet3d) leaves its class
+    statistics at zero without a missing key; one with them (resume) restores them."""
+    from mmengine.runner.checkpoint import load_state_dict
+    from afov_plugin.models.losses.pseudo_label_loss import PseudoLabelLoss
+
+    def model():
+        m = torch.nn.Module()
+        m.head = torch.nn.Linear(3, 2)
+        m.loss = PseudoLabelLoss(num_classes=4, class_balance='sqrt_inv_freq')
+        return m
+    src = model()
+    src.loss.train()
+    src.loss.class_weights(torch.tensor([0, 0, 1, 3]))
+    assert src.loss.class_freq.tolist() == [0.5, 0.25, 0.0, 0.25]
+    without = {k: v for k, v in src.state_dict().items() if k != 'loss.class_freq'}
+    dst = model()
+    result = dst.load_state_dict(without, strict=True)    # torch: no error, nothing missing
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert dst.loss.class_freq.tolist() == [0.0] * 4
+    assert torch.equal(dst.head.weight, src.head.weight)
+    load_state_dict(model(), without, strict=True)        # mmengine's loader (load_from)
+    dst2 = model()
+    dst2.load_state_dict(src.state_dict())                # resume: statistics restored
+    assert dst2.loss.class_freq.tolist() == [0.5, 0.25, 0.0, 0.25]
+    with pytest.raises(RuntimeError, match='head.bias'):  # other keys are still checked
+        model().load_state_dict({k: v for k, v in without.items() if k != 'head.bias'})
 
 
 def test_pipeline_delivers_text_bank_knn_groups_and_crops(cached_nuscenes):

@@ -71,6 +71,19 @@ class PseudoLabelLoss(nn.Module):
         weights[present] = self.class_freq[present].rsqrt()
         return weights / weights[present].mean()
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        """A state dict without ``class_freq`` (a TMP or mmdet3d checkpoint initialising stage
+        2, written by a model without this loss) keeps the zeros (nothing counted yet) and is
+        not reported as missing; a present one loads as any buffer (resume keeps the
+        statistics)."""
+        key = prefix + 'class_freq'
+        absent = key not in state_dict
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+        if absent and key in missing_keys:
+            missing_keys.remove(key)
+
     @property
     def loss_name(self) -> str:
         return self._loss_name
