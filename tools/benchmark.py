@@ -5,8 +5,10 @@
 Run from the repository root. --data-root: a synthetic nuScenes set with its infos and the
 simulated-san teacher cache (tools/demo.sh steps 1-4; when it is missing the tool prints the
 commands that write it). Writes work_dirs/benchmark/<name>.json and prints a summary. Suites:
-  cache     bytes per image and six-image read time of cache v1 vs the reference layout
-            (uint8 PNG + float32 tensor file + JSON) and vs decoding the six JPEGs
+  cache     bytes per image and six-image read time of the cache vs the reference layout
+            (uint8 PNG + float32 tensor file + JSON) and vs decoding the six JPEGs; the
+            teacher pass (tiny random SAN, CPU): caching throughput vs the teacher's bare
+            forward on the same JPEGs, and its peak memory with 175 vs 20 prompts
   pairing   PointPixelPairing + pseudo-labels of a frame vs nuscenes-devkit's per-camera
             map_pointcloud_to_image on the same frame (identical pixels checked)
   synthetic generation time of one nuScenes-like frame (full 1600x900 images)
@@ -134,7 +136,154 @@ def bench_cache(root):
         bytes_ratio_vs_reference=round(ours_bytes / ref_bytes, 3),
         read_six_s=round(t_ours, 4), reference_read_six_s=round(t_ref, 4),
         jpeg_decode_six_s=round(t_jpg, 4), read_ratio_vs_jpeg=round(t_ours / t_jpg, 3),
-        peak_mb=peak_mb(read_ours)))
+        peak_mb=peak_mb(read_ours), **bench_cache_pass(root)))
+
+
+CACHE_PASS_SHORT_SIDE = 224   # the tiny SAN's input short side in the pass benchmark
+CACHE_PASS_IMAGES = 48        # camera JPEGs of --data-root (eight nuScenes frames): the
+#                               DataLoader's start (fork, first batch) is in the pass's time
+CACHE_PASS_BATCH = 6
+
+
+def _cache_pass_jpegs(root, n=CACHE_PASS_IMAGES):
+    """n (key, path) of the camera JPEGs of ``root`` (cycled, with new keys, if fewer)."""
+    import glob
+    from afov_plugin.teachers import image_key
+    paths = sorted(glob.glob(osp.join(root, 'samples', 'CAM_*', '*.jpg')))[:n]
+    assert paths, f'no samples/CAM_*/*.jpg under {root}'
+    return [(image_key(osp.relpath(paths[i % len(paths)], root)) +
+             (f'~{i // len(paths)}' if i >= len(paths) else ''), paths[i % len(paths)])
+            for i in range(n)]
+
+
+def _tiny_san(dictionary='nuscenes', prompt_chunk=16):
+    import torch
+    from afov_plugin.teachers import MMSegOVTeacher
+    tests = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests')
+    sys.path.insert(0, tests)
+    from test_mmseg_teacher import CONFIG, fill_clip_text
+    torch.manual_seed(0)
+    return MMSegOVTeacher(osp.join(osp.dirname(tests), CONFIG), None, dictionary,
+                          short_side=CACHE_PASS_SHORT_SIDE, device='cpu',
+                          init_fn=fill_clip_text, batch_size=CACHE_PASS_BATCH,
+                          prompt_chunk=prompt_chunk)
+
+
+def cache_pass_memory(root, dictionary, prompt_chunk, out_dir):
+    """(Run in a fresh process started with a fixed MALLOC_MMAP_THRESHOLD_, so that every
+    large buffer is mapped on allocation and unmapped on free: RSS then follows what is
+    live.) Peak RSS of the teacher pass (one batch, DataLoader workers=0 so that decoding is
+    in this process too) above the RSS just before it, in MB, after a warm-up pass and
+    malloc_trim."""
+    import ctypes
+    from afov_plugin.teachers import TeacherCache, run_teacher_pass
+    teacher = _tiny_san(dictionary, prompt_chunk)
+    items = _cache_pass_jpegs(root, CACHE_PASS_BATCH)
+    for name in ('warmup', 'measured'):
+        cache = TeacherCache.create(osp.join(out_dir, name), teacher, teacher.dictionary)
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+        with open('/proc/self/statm') as f:
+            before = int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 1e6
+        peak = peak_rss_mb(lambda: run_teacher_pass(teacher, cache, items, CACHE_PASS_BATCH,
+                                                    workers=0, show_progress=False))
+    return dict(prompts=len(teacher.dictionary.prompts), prompt_chunk=prompt_chunk,
+                rss_before_mb=round(before, 1), peak_rss_mb=peak,
+                pass_peak_above_start_mb=round(peak - before, 1))
+
+
+def bench_cache_pass(root):
+    """The teacher pass of tools/cache_teacher.py (DataLoader with 2 workers, writer threads)
+    vs the bare forward of the same teacher on the same, already decoded, images; and the
+    pass's memory with the nuScenes dictionary (175 prompts) vs a 20-prompt one, each in a
+    fresh process (:func:`cache_pass_memory`: peak RSS above the RSS before the pass;
+    tracemalloc does not see torch's allocations), also with the prompts in one chunk (the
+    unchunked argmax's memory) for contrast."""
+    import shutil
+    import subprocess
+    import tempfile
+    import cv2
+    from afov_plugin.datasets.class_dictionary import DICTIONARY_DIR, BUILTIN
+    from afov_plugin.teachers import TeacherCache, run_teacher_pass
+    items = _cache_pass_jpegs(root)
+    teacher = _tiny_san()
+    images = [cv2.imread(p)[:, :, ::-1].copy() for _, p in items]
+    metas = [dict(img_path=p, key=k) for k, p in items]
+    b = CACHE_PASS_BATCH
+
+    def forward():
+        for i in range(0, len(images), b):
+            teacher.predict(images[i:i + b], metas[i:i + b])
+    tmp = tempfile.mkdtemp(prefix='afov_cache_pass_')
+    try:
+        forward()  # warm-up
+        t_fwd, t_pass, reports = [], [], []
+        for r in range(3):  # interleaved, best of 3: the machine may be shared
+            t = time.perf_counter()
+            forward()
+            t_fwd.append(time.perf_counter() - t)
+            cache = TeacherCache.create(osp.join(tmp, f'pass{r}'), teacher, teacher.dictionary)
+            t = time.perf_counter()
+            report = run_teacher_pass(teacher, cache, items, b, workers=2,
+                                      show_progress=False)
+            t_pass.append(time.perf_counter() - t)
+            assert report.written == len(items) and not report.failures, report.as_dict()
+            reports.append(report)
+        best = reports[int(np.argmin(t_pass))]
+        fwd_ips = len(items) / min(t_fwd)
+        pass_ips = len(items) / min(t_pass)
+        raw = json.load(open(osp.join(DICTIONARY_DIR, BUILTIN['nuscenes'])))
+        # 20 prompts: one of the first group of each class, then one of the next groups
+        first = {}
+        for i, g in enumerate(raw['groups']):
+            first.setdefault(g['eval_class_id'], i)
+        keep = set(first.values())
+        keep |= set([i for i in range(len(raw['groups'])) if i not in keep][:20 - len(keep)])
+        raw['groups'] = [dict(g, prompts=g['prompts'][:1]) for i, g in
+                         enumerate(raw['groups']) if i in keep]
+        small = osp.join(tmp, 'dictionary_20_prompts.json')
+        with open(small, 'w') as f:
+            json.dump(raw, f)
+        mem = {}
+        here = osp.dirname(osp.abspath(__file__))
+        for name, dictionary, chunk in (('175', 'nuscenes', 16), ('20', small, 16),
+                                        ('175_one_chunk', 'nuscenes', 175)):
+            code = (f'import sys, json; sys.path.insert(0, {here!r}); '
+                    f'sys.path.insert(0, {osp.dirname(here)!r}); import afov_plugin; '
+                    'import benchmark; print("RESULT", json.dumps(benchmark.cache_pass_memory('
+                    f'{root!r}, {dictionary!r}, {chunk}, {osp.join(tmp, "mem_" + name)!r})))')
+            proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                                  timeout=1200,
+                                  env=dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072'))
+            line = [x for x in proc.stdout.splitlines() if x.startswith('RESULT ')]
+            assert proc.returncode == 0 and line, proc.stderr[-2000:]
+            mem[name] = json.loads(line[-1][len('RESULT '):])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    m175, m20 = mem['175']['pass_peak_above_start_mb'], mem['20']['pass_peak_above_start_mb']
+    return dict(
+        pass_teacher='tiny random SAN (configs/afov/teachers/san-tiny_random_mmseg.py), CPU',
+        pass_images=len(items), pass_image_size=f'{images[0].shape[1]}x{images[0].shape[0]}',
+        pass_short_side=CACHE_PASS_SHORT_SIDE, pass_batch=b, pass_workers=2,
+        bare_forward_images_per_s=round(fwd_ips, 2), pass_images_per_s=round(pass_ips, 2),
+        pass_over_forward=round(pass_ips / fwd_ips, 3), target_pass_over_forward=0.9,
+        # seen from the forward's thread in the best pass: the share of the pass spent in
+        # forwards (1 = never idle) and the forward's own speed there (other stages share
+        # the CPU here; on a GPU they do not slow the device)
+        pass_forward_busy=round(best.forward_busy, 3),
+        pass_input_wait_s=round(best.input_wait_seconds, 2),
+        pass_writer_wait_s=round(best.writer_wait_seconds, 2),
+        pass_forward_images_per_s=round(best.written / best.forward_seconds, 2),
+        pass_timing='best of 3 interleaved rounds each (whole run_teacher_pass call, '
+                    'DataLoader start included; forward: teacher.predict on decoded images)',
+        pass_memory_method='peak RSS above the RSS before the pass (sampled every 2 ms), '
+                           'fresh process each with MALLOC_MMAP_THRESHOLD_=131072, after a '
+                           'warm-up pass and malloc_trim; DataLoader workers=0, 6 images in '
+                           'one batch',
+        pass_peak_mb_175_prompts=m175, pass_peak_mb_20_prompts=m20,
+        pass_peak_ratio_175_vs_20=round(m175 / m20, 3) if m20 > 0 else None,
+        target_peak_ratio=1.2,
+        pass_peak_mb_175_prompts_one_chunk=mem['175_one_chunk']['pass_peak_above_start_mb'],
+        pass_memory=mem)
 
 
 def bench_pairing(root):

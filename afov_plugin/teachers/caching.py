@@ -29,16 +29,29 @@ class CacheReport:
     bytes: int = 0
     seconds: float = 0.0
     failures: List[str] = field(default_factory=list)
+    # where the pass's time went, seen from the thread that runs the forwards: in the
+    # teacher's forwards, waiting for decoded images, waiting for the writers (full queue,
+    # final flush); forward_seconds / seconds near 1 means the teacher never waited
+    forward_seconds: float = 0.0
+    input_wait_seconds: float = 0.0
+    writer_wait_seconds: float = 0.0
 
     @property
     def images_per_second(self) -> float:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def forward_busy(self) -> float:
+        return self.forward_seconds / self.seconds if self.seconds > 0 else 0.0
+
     def as_dict(self) -> dict:
         return dict(images=self.images, written=self.written, skipped=self.skipped,
                     bytes=self.bytes, seconds=round(self.seconds, 2),
                     images_per_second=round(self.images_per_second, 2),
-                    failures=self.failures)
+                    forward_seconds=round(self.forward_seconds, 2),
+                    input_wait_seconds=round(self.input_wait_seconds, 2),
+                    writer_wait_seconds=round(self.writer_wait_seconds, 2),
+                    forward_busy=round(self.forward_busy, 3), failures=self.failures)
 
 
 def teacher_config_for_device(teacher_cfg: dict, device: torch.device) -> dict:
@@ -203,8 +216,15 @@ def run_teacher_pass(teacher, cache: TeacherCache, images: List[Tuple[str, str]]
     writer = EntryWriter(cache, writer_threads,
                          max_pending if max_pending is not None else 4 * batch_size)
     ok = False
+    clock = time.perf_counter
+    batches = iter(image_loader(todo, batch_size, workers) if todo else [])
     try:
-        for batch in image_loader(todo, batch_size, workers) if todo else []:
+        while True:
+            t = clock()
+            batch = next(batches, None)
+            report.input_wait_seconds += clock() - t
+            if batch is None:
+                break
             imgs, metas = [], []
             for key, path, img, failure in batch:
                 if img is None:
@@ -214,13 +234,21 @@ def run_teacher_pass(teacher, cache: TeacherCache, images: List[Tuple[str, str]]
                 imgs.append(img)
                 metas.append(dict(img_path=path, key=key))
             if imgs:
-                for meta, out in zip(metas, teacher.predict(imgs, metas)):
+                t = clock()
+                outs = teacher.predict(imgs, metas)
+                report.forward_seconds += clock() - t
+                t = clock()
+                for meta, out in zip(metas, outs):
                     writer.submit(meta['key'], out)
+                report.writer_wait_seconds += clock() - t
             bar.update(len(batch))
         ok = True
     finally:
+        t = clock()
         writer.close(raise_error=ok)  # what was submitted is written; a pass error wins
+        report.writer_wait_seconds += clock() - t
         bar.close()
+        del batches  # stops the DataLoader workers
     report.written, report.bytes = writer.written, writer.bytes
     report.seconds = time.time() - start
     return report
