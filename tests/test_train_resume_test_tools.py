@@ -4,6 +4,7 @@ import json
 import os.path as osp
 import re
 
+import numpy as np
 import torch
 
 from afov_plugin import compat
@@ -53,13 +54,33 @@ def test_train_resume_and_test(tiny_semantickitti, tmp_path):
     assert final['meta']['iter'] == 4
     assert not osp.exists(osp.join(resumed, 'iter_2.pth'))
 
+    preds = str(tmp_path / 'preds')
     proc = run_tool(['tools/test.py', CONFIG, osp.join(resumed, 'iter_4.pth'), '--work-dir',
-                     str(tmp_path / 'test')] + _options(tiny_semantickitti, 4))
+                     str(tmp_path / 'test'), '--save-preds', preds] +
+                    _options(tiny_semantickitti, 4))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     logs = glob.glob(str(tmp_path / 'test' / '*' / '*.json'))
     assert logs, 'tools/test.py wrote no metrics file'
     metrics = json.load(open(logs[0]))
-    assert 0.0 <= metrics['miou'] <= 1.0 and 0.0 <= metrics['acc'] <= 1.0
+    # the reported mIoU / accuracy = a numpy confusion matrix of the saved predictions
+    import pickle
+    val = pickle.load(open(osp.join(tiny_semantickitti, 'semantickitti_infos_val.pkl'), 'rb'))
+    files = sorted(glob.glob(osp.join(preds, '*.npz')))
+    assert len(files) == len(val['data_list']) > 0
+    num_classes, ignore = 19, 19
+    hist = np.zeros((num_classes, num_classes), np.int64)
+    for f in files:
+        with np.load(f) as z:
+            pred, gt = z['pred'].astype(np.int64), z['gt'].astype(np.int64)
+        assert pred.shape == gt.shape and pred.min() >= 0 and pred.max() < num_classes
+        for g, p in zip(gt, pred):
+            if g != ignore:
+                hist[g, p] += 1
+    tp = np.diag(hist).astype(float)
+    union = hist.sum(0) + hist.sum(1) - tp
+    iou = [t / u for t, u in zip(tp, union) if u > 0]   # classes in ground truth or prediction
+    assert abs(metrics['miou'] - sum(iou) / len(iou)) < 1e-6, (metrics['miou'], iou)
+    assert abs(metrics['acc'] - tp.sum() / hist.sum()) < 1e-6
 
 
 def test_test_tool_refuses_code_carrying_checkpoint(tiny_semantickitti, tmp_path):
