@@ -213,11 +213,12 @@ def run_teacher_pass(teacher, cache: TeacherCache, images: List[Tuple[str, str]]
     report.skipped = len(images) - len(todo)
     start = time.time()
     bar = tqdm(total=len(todo), desc=desc, disable=not show_progress, unit='img')
+    # the DataLoader forks its workers here, before the writer threads exist
+    batches = iter(image_loader(todo, batch_size, workers) if todo else [])
     writer = EntryWriter(cache, writer_threads,
                          max_pending if max_pending is not None else 4 * batch_size)
     ok = False
     clock = time.perf_counter
-    batches = iter(image_loader(todo, batch_size, workers) if todo else [])
     try:
         while True:
             t = clock()
