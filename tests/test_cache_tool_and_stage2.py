@@ -71,14 +71,15 @@ def test_cache_run_killed_midway_then_resumed_verifies(tiny_nuscenes, tmp_path):
                                 stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
         entries = osp.join(cache_dir, 'entries')
-        start = len(os.listdir(entries)) if osp.isdir(entries) else 0
+        start = len(glob.glob(osp.join(entries, '**', '*.safetensors'), recursive=True))
         while time.time() < deadline and proc.poll() is None:
-            if osp.isdir(entries) and len(os.listdir(entries)) >= start + 2:
+            if len(glob.glob(osp.join(entries, '**', '*.safetensors'), recursive=True)) >= start + 2:
                 break
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    written = len(glob.glob(osp.join(cache_dir, 'entries', '*.safetensors')))
+    written = len(glob.glob(osp.join(cache_dir, 'entries', '**', '*.safetensors'),
+                            recursive=True))
     assert 0 < written < 24, written  # stopped part-way (2 scenes x 2 frames x 6 cameras)
     done = run_tool(cmd[1:])
     assert done.returncode == 0, done.stderr[-2000:]
@@ -87,7 +88,7 @@ def test_cache_run_killed_midway_then_resumed_verifies(tiny_nuscenes, tmp_path):
     assert verify.returncode == 0, verify.stdout
     report = json.loads(verify.stdout[verify.stdout.index('{'):])
     assert report['entries'] == 24 and report['num_bad'] == 0 and report['num_missing'] == 0
-    assert not glob.glob(osp.join(cache_dir, 'entries', '.tmp_*'))
+    assert not glob.glob(osp.join(cache_dir, 'entries', '**', '.tmp_*'), recursive=True)
 
 
 def test_sharded_caching_writes_the_same_entries(cached_nuscenes, tmp_path):
