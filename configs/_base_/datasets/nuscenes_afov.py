@@ -55,6 +55,19 @@ polarmix_train_pipeline = [load_points] + teacher_pseudo_labels + [
     dict(type='PolarMix', instance_classes=list(range(10)), swap_ratio=0.5,
          rotate_paste_ratio=1.0, pre_transform=[load_points] + teacher_pseudo_labels,
          prob=1.0)] + augmentation + [pack_labels]
+# TMP (tri-modal contrastive pretraining): paired image crops, the teacher's regions as
+# superpoints with their features and prompts, and the text bank
+tmp_crop = dict(type='RandomPairCrop', scale=(0.3, 1.0), ratio=(1.5, 2.0), prob=1.0)
+tmp_after_crop = [
+    dict(type='LoadTeacherCache', with_text_bank=True),
+    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index,
+         grouping='superpixel')] + augmentation + [
+    dict(type='PackAFOVInputs', keys=['points', 'pts_superpoint', 'superpoint_feat',
+                                      'superpoint_prompt', 'text_bank'])]
+tmp_train_pipeline = [load_points, dict(type='PointPixelPairing'), tmp_crop] + tmp_after_crop
+# the CPU demo's TMP crops half of the scans (the reference: all)
+tmp_train_pipeline_half_crops = [load_points, dict(type='PointPixelPairing'),
+                                 dict(tmp_crop, prob=0.5)] + tmp_after_crop
 test_pipeline = [load_points] + load_ground_truth + [
     dict(type='PointPixelPairing'),
     dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])]

@@ -4,15 +4,10 @@
 #   python tools/cache_teacher.py THIS_CONFIG
 _base_ = [
     '../../_base_/datasets/synthetic-semantickitti_afov.py',
-    '../../_base_/models/minkunet_afov_stage2.py',
+    '../../_base_/models/minkunet18-w16_afov_stage2.py',
     '../../_base_/schedules/adamw_warmup-cosine_iters.py',
     '../../_base_/default_runtime.py',
 ]
-model = dict(
-    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.2, 0.2, 0.2])),
-    backbone=dict(base_channels=16, encoder_channels=[16, 32, 64, 128],
-                  decoder_channels=[128, 64, 48, 48]),
-    decode_head=dict(channels=48, num_classes=19, ignore_index=19,
-                     loss_decode=dict(num_classes=19,
-                                      class_balance='sqrt_inv_freq')))
+model = dict(decode_head=dict(num_classes=19, ignore_index=19,
+                              loss_decode=dict(num_classes=19)))
 train_cfg = dict(max_iters=150, val_interval=150)
