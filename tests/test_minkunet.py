@@ -10,7 +10,7 @@ from mmdet3d.utils import register_all_modules
 
 import afov_plugin  # noqa: F401
 
-CONFIG = 'configs/foundation/minkunet18-w16_spconv_short_synthetic-semantickitti.py'
+CONFIG = 'configs/baselines/minkunet18-w16_supervised-mmdet3d-pipeline_synthetic-semantickitti.py'
 
 
 def _inputs(repo_root, n=3000, seed=0):

@@ -10,7 +10,7 @@ import torch
 from afov_plugin import compat
 from conftest import run_tool
 
-CONFIG = 'configs/foundation/minkunet18-w16_spconv_short_synthetic-semantickitti.py'
+CONFIG = 'configs/baselines/minkunet18-w16_supervised-mmdet3d-pipeline_synthetic-semantickitti.py'
 
 
 def _options(data_root, max_iters):

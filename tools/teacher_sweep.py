@@ -49,7 +49,7 @@ def dataset(seed: int, scenes: int, frames: int, scale: float) -> str:
     return root
 
 
-def one(root: str, profile: str, iters: int, work: str) -> dict:
+def train_and_test_profile(root: str, profile: str, iters: int, work: str) -> dict:
     cache_opts = [f'teacher.profile={profile}']  # the cache folder follows the profile
     run(['tools/cache_teacher.py', STAGE2, '--data-root', root, '--cfg-options'] + cache_opts)
     report = osp.join(work, 'pseudo_labels_val.json')
@@ -137,7 +137,7 @@ def main():
             work = osp.join(args.work_dir, f'seed{seed}', profile)
             os.makedirs(work, exist_ok=True)
             rows.append(dict(seed=seed, profile=profile, data_root=root,
-                             **one(root, profile, args.iters, work)))
+                             **train_and_test_profile(root, profile, args.iters, work)))
     consistent = ranking_agreement(rows)
     out = dict(iters=args.iters, rows=rows, student_ranking_follows_teacher=consistent)
     atomic_write_text(osp.join(args.work_dir, 'sweep.json'), json.dumps(out, indent=1))
