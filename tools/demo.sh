@@ -16,6 +16,9 @@
 # the TMP part (steps 9-11), about halving the time. AFOV_DEMO_JOBS (2): trainings run in
 # two lanes side by side (1: one after the other, output on the terminal). AFOV_DEMO_VOXEL=0.1:
 # every model on the reference's 0.1 m voxels instead of the configs' 0.2 m (README).
+# AFOV_DEMO_DATASET=semantickitti: 6 sequences x 8 scans (sequence 08 = val), 400 iterations,
+# AFOV_DEMO_AZIMUTH (1024) LiDAR azimuth steps. AFOV_DEMO_TASK=mixing: stage 2 plain / with
+# mmdet3d's LaserMix / PolarMix at the same schedule (work_dirs/demo_mixing).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
