@@ -249,3 +249,24 @@ def test_warmup_cosine_fits_a_run_shorter_than_its_warm_up():
         sched.step()
     # warm-up over 2 of the 4 iterations (0.1 -> 1.0), then cosine over the other 2
     assert seen == pytest.approx([0.1, 1.0, 1.0, 0.5])
+
+
+def test_test_metrics_json_is_written_by_rank_zero_only(tmp_path, monkeypatch):
+    import json
+    from types import SimpleNamespace
+    from afov_plugin.engine import RankZeroLoggerHook
+    from afov_plugin.engine import rank_zero_logger_hook as module
+    tag = {'miou': 0.5, 'time': 1.25}
+    runner = SimpleNamespace(
+        log_processor=SimpleNamespace(get_log_after_epoch=lambda *a, **k: (dict(tag), 'log')),
+        test_dataloader=[0, 1], logger=SimpleNamespace(info=lambda s: None),
+        log_dir=str(tmp_path))
+    hook = RankZeroLoggerHook()
+    hook.json_log_path = 'metrics.json'
+    monkeypatch.setattr(module, 'is_main_process', lambda: False)
+    hook.after_test_epoch(runner)
+    assert not (tmp_path / 'metrics.json').exists()
+    monkeypatch.setattr(module, 'is_main_process', lambda: True)
+    hook.after_test_epoch(runner)
+    assert json.load(open(tmp_path / 'metrics.json')) == tag
+    assert [p.name for p in tmp_path.iterdir()] == ['metrics.json']  # no temporary left
