@@ -396,13 +396,13 @@ def bench_stage2(root):
     import copy
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from afov_plugin.engine import set_data_root
+    from afov_plugin.engine import apply_teacher_setting, set_data_root
     init_default_scope('mmdet3d')
     cfg = Config.fromfile('configs/afov/stage2/minkunet18-w16_stage2_simulated-san_'
                           'synthetic-nuscenes.py')
     sup = Config.fromfile('configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py')
-    set_data_root(cfg, root)
-    set_data_root(sup, root)
+    apply_teacher_setting(set_data_root(cfg, root))
+    apply_teacher_setting(set_data_root(sup, root))
     plain_model = copy.deepcopy(sup.model)
     plain_model.decode_head = dict(type='MinkUNetHead', channels=48, num_classes=16,
                                    ignore_index=16, dropout_ratio=0,
@@ -422,14 +422,14 @@ def bench_tmp(root):
     iteration of the same trunk on the same scans."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from afov_plugin.engine import set_data_root
+    from afov_plugin.engine import apply_teacher_setting, set_data_root
     init_default_scope('mmdet3d')
     s2 = Config.fromfile('configs/afov/stage2/minkunet18-w16_stage2_simulated-san_'
                          'synthetic-nuscenes.py')
     tmp = Config.fromfile('configs/afov/tmp/minkunet18-w16_tmp_simulated-san_'
                           'synthetic-nuscenes.py')
-    set_data_root(s2, root)
-    set_data_root(tmp, root)
+    apply_teacher_setting(set_data_root(s2, root))
+    apply_teacher_setting(set_data_root(tmp, root))
     t_s2, d_s2, m_s2 = train_iter_time(s2.model, s2.train_dataloader.dataset)
     t_tmp, d_tmp, m_tmp = train_iter_time(tmp.model, tmp.train_dataloader.dataset)
     save('tmp', dict(stage2_iter_s=round(t_s2, 3), tmp_iter_s=round(t_tmp, 3),
@@ -446,13 +446,13 @@ def bench_afi(root):
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import init_default_scope
     from mmdet3d.registry import DATASETS, MODELS
-    from afov_plugin.engine import set_data_root
+    from afov_plugin.engine import apply_teacher_setting, set_data_root
     sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests'))
     from test_afi import plane_wall_box_scene
     init_default_scope('mmdet3d')
     cfg = Config.fromfile('configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_'
                           'synthetic-nuscenes.py')
-    set_data_root(cfg, root)
+    apply_teacher_setting(set_data_root(cfg, root))
     ds = DATASETS.build(cfg.test_dataloader.dataset)
     model_cfg = cfg.model.copy()
     model_cfg.type = 'MinkUNet'
