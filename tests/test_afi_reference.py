@@ -170,7 +170,7 @@ def test_unreached_points_are_interpolated_from_their_six_nearest_coarse_points(
 def test_reference_options_agree_between_code_paths(repo_root):
     """The compiled CPU kernels and the torch (CUDA) path give the same labels with the
     reference's options as well (occupied extents, coincident weight 0, ...)."""
-    from test_afi import plane_wall_box_scene
+    from afov_plugin.synthetic.afi_scenes import plane_wall_box_scene
     xyz, _, noisy = plane_wall_box_scene(n=5000, seed=3)
     noisy = noisy + 10                                  # the flat classes 10-12 of nuScenes
     cfg = _settings(repo_root, 'afi_reference', **SMALL)
@@ -241,7 +241,7 @@ def test_keep_agreeing_does_not_lower_miou_on_out_of_view_swaps():
 
 
 def test_keep_agreeing_still_repairs_isolated_noise():
-    from test_afi import plane_wall_box_scene
+    from afov_plugin.synthetic.afi_scenes import plane_wall_box_scene
     xyz, truth, noisy = plane_wall_box_scene(n=4000)
     out = AFIPostProcessor(num_classes=3, keep_agreeing=dict(k=4, min_share=0.25)).refine(
         xyz, noisy)
@@ -316,7 +316,7 @@ def test_torch_path_samples_the_first_stage_of_a_batch_in_one_call(monkeypatch):
     """``backend='torch'``: the first FPS stage of all scans of a batch is one padded call;
     the labels equal scan-by-scan refinement (and the CPU path's)."""
     from afov_plugin.post_processing import afi as afi_module
-    from test_afi import plane_wall_box_scene
+    from afov_plugin.synthetic.afi_scenes import plane_wall_box_scene
     calls = []
     batched = afi_module.farthest_point_sample_batch
 

@@ -447,8 +447,7 @@ def bench_afi(root):
     from mmengine.registry import init_default_scope
     from mmdet3d.registry import DATASETS, MODELS
     from afov_plugin.engine import apply_teacher_setting, set_data_root
-    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests'))
-    from test_afi import plane_wall_box_scene
+    from afov_plugin.synthetic.afi_scenes import plane_wall_box_scene
     init_default_scope('mmdet3d')
     cfg = Config.fromfile('configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_'
                           'synthetic-nuscenes.py')
