@@ -15,6 +15,8 @@ import afov_plugin  # noqa: F401
 from afov_plugin.engine import load_prediction, save_prediction
 from afov_plugin.post_processing import (AFIPostProcessor, bin_directions,
                                          fibonacci_directions)
+from afov_plugin.post_processing.covering import cover
+from afov_plugin.post_processing.ground import ground_and_ego
 from afov_plugin.post_processing.neighbours import farthest_point_sample, knn
 from afov_plugin.synthetic.afi_scenes import plane_wall_box_scene
 from conftest import run_tool
@@ -151,7 +153,7 @@ def test_ground_handling_keeps_inliers_on_flat_classes():
                            ground=dict(flat_classes=[10, 11, 12, 13]))
     out = afi.refine(xyz, noisy)
     road = torch.arange(len(xyz)) < 4000
-    inliers, ego = afi._ground_and_ego(xyz, torch.Generator().manual_seed(0))
+    inliers, ego = ground_and_ego(xyz, afi.ground, torch.Generator().manual_seed(0))
     assert inliers[road].float().mean() > 0.99 and not inliers[~road][xyz[~road, 2] > -1.5].any()
     assert set(out[inliers].unique().tolist()) <= {10, 11, 12, 13}
     assert (out[road & ~ego] == 10).float().mean() > 0.99
@@ -169,7 +171,7 @@ def test_ground_refit_keeps_far_ground_points_in_a_thin_band():
     for refit in (False, True):
         afi = AFIPostProcessor(num_classes=16, ground=dict(
             inlier_dist=0.1, iterations=16, refit=refit, flat_classes=[10, 11, 12, 13]))
-        inliers, _ = afi._ground_and_ego(xyz, torch.Generator().manual_seed(0))
+        inliers, _ = ground_and_ego(xyz, afi.ground, torch.Generator().manual_seed(0))
         got[refit] = inliers[far].float().mean().item()
     assert got[True] > 0.99                     # 0.1 m = 3.3 sigma of the noise
     assert got[False] < got[True] - 0.02        # the tilted triplet plane loses far ground
@@ -181,14 +183,16 @@ def test_covering_follows_the_distance_law():
     xyz[:, 0] = torch.linspace(0.1, 40, n)
     afi = AFIPostProcessor(num_classes=4, covering=dict(beta=4.0, distance=20.0, classes=[3]))
     labels = torch.zeros(n, dtype=torch.long)
-    covered = afi._cover(xyz, labels, torch.full((n, ), 3), torch.Generator().manual_seed(0))
+    covered = cover(xyz, labels, torch.full((n, ), 3), torch.Generator().manual_seed(0),
+                    afi.covering, afi.num_classes)
     near, at20, far = xyz[:, 0] < 2, (xyz[:, 0] - 20).abs() < 1, xyz[:, 0] > 38
     p = lambda r: 1 / (1 + np.exp(-np.log(4.0) * (1 - r / 20)))  # noqa: E731
     assert abs((covered[near] == 3).float().mean() - p(1.0)) < 0.05
     assert abs((covered[at20] == 3).float().mean() - 0.5) < 0.06
     assert abs((covered[far] == 3).float().mean() - p(39.0)) < 0.05
     # classes outside `classes` are never covered
-    assert (afi._cover(xyz, labels, torch.full((n, ), 2), torch.Generator()) == 0).all()
+    assert (cover(xyz, labels, torch.full((n, ), 2), torch.Generator(), afi.covering,
+                  afi.num_classes) == 0).all()
 
 
 def test_inline_postprocess_in_model_predict(repo_root):

@@ -10,7 +10,8 @@ from mmengine.config import Config
 
 import afov_plugin  # noqa: F401
 from afov_plugin.post_processing import AFIPostProcessor, fibonacci_directions
-from afov_plugin.post_processing.afi import EPS
+from afov_plugin.post_processing.directions import EPS
+from afov_plugin.post_processing.ground import ground_and_ego
 from afov_plugin.post_processing.neighbours import (farthest_point_sample,
                                                     farthest_point_sample_batch)
 
@@ -88,7 +89,7 @@ def test_window_inliers_only_inside_the_window(repo_root):
         cfg = _settings(repo_root, 'afi_reference', **SMALL)
         cfg['ground'] = dict(cfg['ground'], inliers=mode)
         afi = AFIPostProcessor(**cfg)
-        got[mode], ego = afi._ground_and_ego(xyz, torch.Generator().manual_seed(0))
+        got[mode], ego = ground_and_ego(xyz, afi.ground, torch.Generator().manual_seed(0))
         assert torch.equal(ego, r <= 2.0)
     road = labels == 10
     assert not got['window'][~window].any()
@@ -116,7 +117,8 @@ def test_lstsq_ransac_uses_vertical_residuals(repo_root):
     z = torch.where(bumper, z + 0.25, z)                             # 0.25 m above it
     xyz = torch.cat([xy, z[:, None]], 1)
     cfg = _settings(repo_root, 'afi_reference', **SMALL)
-    inliers, _ = AFIPostProcessor(**cfg)._ground_and_ego(xyz, torch.Generator().manual_seed(0))
+    inliers, _ = ground_and_ego(xyz, AFIPostProcessor(**cfg).ground,
+                                 torch.Generator().manual_seed(0))
     assert inliers[~bumper].all() and not inliers[bumper].any()
 
 
@@ -135,7 +137,7 @@ def test_unreached_points_are_interpolated_from_their_six_nearest_coarse_points(
     lab = labels < 3
     x0[lab, labels[lab]] = 1
     steps = []
-    feat = afi._propagate(blob, x0, torch.Generator().manual_seed(afi.seed), steps)
+    feat = afi.hierarchy.propagate(blob, x0, torch.Generator().manual_seed(afi.seed), steps)
     coarse, coarse_feat, fine = steps[-1]
     assert fine.xyz.shape[0] == 1500
     # brute force: 6 nearest coarse points, alignment Σ_d p_d·[|cos| > γ] per coarse point

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import TeacherCache
 from conftest import NUS_VERSION, ROOT, SMALL, STAGE2, run_tool
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import (BaseOVTeacher, CacheError, TeacherCache, TeacherOutput,
                                   run_teacher_pass, verify_cache)
 from afov_plugin.teachers.caching import EntryWriter, image_loader

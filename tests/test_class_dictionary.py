@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from afov_plugin.datasets import NUSCENES_SEG_CLASSES
-from afov_plugin.datasets.class_dictionary import DictionaryError, load_class_dictionary
+from afov_plugin.vocabulary import DictionaryError, load_class_dictionary
 
 
 def test_nuscenes_dictionary_matches_the_reference_counts():

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import TeacherCache
 from conftest import ROOT, SMALL, STAGE2, run_tool
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmseg.structures import SegDataSample
 
-from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import MMSegOVTeacher, TeacherCache
 
 CONFIG = 'configs/afov/teachers/san-tiny_random_mmseg.py'

@@ -205,7 +205,7 @@ def _inside_some_camera(xyz, lidar2img, sizes):
 
 
 def test_scan_statistics_match_the_files_and_the_real_dataset(tiny_nuscenes):
-    from afov_plugin.datasets.statistics import nuscenes_reference, scan_statistics
+    from afov_plugin.evaluation.dataset_statistics import nuscenes_reference, scan_statistics
     from nuscenes.utils.data_classes import LidarPointCloud
     ref = nuscenes_reference()
     assert ref['points_per_scan'] == 34720  # 1.19 billion points / 34,149 key frames
@@ -246,7 +246,7 @@ def test_synthetic_world_statistics_are_close_to_real_nuscenes(tmp_path):
     """15 scans (5 scenes): the car's own points, the camera share and the most frequent
     classes as in nuScenes-lidarseg (28 % ego, 55 % in camera; road, manmade first)."""
     from afov_plugin.converters import create_nuscenes_infos
-    from afov_plugin.datasets.statistics import scan_statistics
+    from afov_plugin.evaluation.dataset_statistics import scan_statistics
     from afov_plugin.synthetic.nuscenes_writer import write_nuscenes
     root = str(tmp_path)
     write_nuscenes(root, num_scenes=5, frames=3, seed=5, image_scale=0.1, version=NUS_VERSION,

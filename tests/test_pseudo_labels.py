@@ -5,7 +5,7 @@ from mmdet3d.structures import LiDARPoints
 from mmdet3d.utils import register_all_modules
 
 import afov_plugin  # noqa: F401
-from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import SimulatedOVTeacher, TeacherCache, TeacherOutput
 
 register_all_modules(init_default_scope=False)
@@ -27,8 +27,8 @@ def test_cache_to_pseudo_labels_and_superpoints(tmp_path):
                                                feats[2:3]))
     results = dict(
         data_root=str(root), pair_cameras=['A', 'B'],
-        images=dict(A=dict(img_path=str(root / 'samples/A/x.jpg')),
-                    B=dict(img_path=str(root / 'samples/B/y.jpg'))),
+        images=dict(A=dict(img_path=str(root / 'samples/A/x.jpg'), height=4, width=6),
+                    B=dict(img_path=str(root / 'samples/B/y.jpg'), height=4, width=6)),
         pts_cam=np.array([0, 0, 0, 1, -1, 0], np.int8),
         pts_pixel=np.array([[1, 1], [4, 2], [0, 0], [2, 2], [-1, -1], [2, 3]], np.int32))
     results = TRANSFORMS.build(dict(type='LoadTeacherCache', cache_dir='cache',

@@ -56,8 +56,8 @@ def test_mmdet3d_semantickitti_dataset_loads_it(tiny_semantickitti, repo_root):
 
 def test_scan_statistics_of_a_kitti_set(tiny_semantickitti):
     """Points per scan from the files, raw ids by SemanticKITTI name, and the front-camera share
-    with the image size read from image_2 (KITTI infos carry none)."""
-    from afov_plugin.datasets.statistics import scan_statistics
+    with the image size of the infos (the converter reads it from image_2)."""
+    from afov_plugin.evaluation.dataset_statistics import scan_statistics
     stats = scan_statistics(tiny_semantickitti, 'semantickitti_infos_train.pkl',
                             show_progress=False)
     infos = pickle.load(open(osp.join(tiny_semantickitti, 'semantickitti_infos_train.pkl'), 'rb'))

@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from afov_plugin.datasets.class_dictionary import load_class_dictionary
+from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import (CacheError, SimulatedOVTeacher, TeacherCache, TeacherOutput,
                                   decode_entry, encode_entry, image_key)
 

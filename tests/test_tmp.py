@@ -132,7 +132,7 @@ def _log_softmax(logits):
 
 def _hand_tmp_losses(model, data, x, tau=0.07, w_sp=0.5, w_tp=0.5, semi=(0.2, 0.8)):
     """L_sp and L_tp written out in numpy, by a loop over the points of each superpoint."""
-    from afov_plugin.datasets.class_dictionary import load_class_dictionary
+    from afov_plugin.vocabulary import load_class_dictionary
     k, q, prompt = [], [], []
     for (f, m), s in zip(_hand_point_features(model, data, x), data['data_samples']):
         sp = s.gt_pts_seg.pts_superpoint.numpy()
@@ -160,7 +160,7 @@ def _hand_tmp_losses(model, data, x, tau=0.07, w_sp=0.5, w_tp=0.5, semi=(0.2, 0.
 
 
 def test_tmp_gradients_reach_the_backbone_and_zero_shot_predict(repo_root):
-    from afov_plugin.datasets.class_dictionary import load_class_dictionary
+    from afov_plugin.vocabulary import load_class_dictionary
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(osp.join(repo_root, TMP))
     torch.manual_seed(0)
@@ -336,7 +336,7 @@ def test_pseudo_label_loss_loads_a_state_dict_without_class_freq():
 
 
 def test_pipeline_delivers_text_bank_knn_groups_and_crops(cached_nuscenes):
-    from afov_plugin.datasets.class_dictionary import load_class_dictionary
+    from afov_plugin.vocabulary import load_class_dictionary
     cfg = Config.fromfile(TMP)
     register_all_modules(init_default_scope=True)
     from mmdet3d.registry import DATASETS

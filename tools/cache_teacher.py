@@ -19,7 +19,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import afov_plugin  # noqa: E402,F401
-from afov_plugin.datasets.class_dictionary import load_class_dictionary  # noqa: E402
+from afov_plugin.vocabulary import load_class_dictionary  # noqa: E402
 from afov_plugin.engine import rank_and_device, set_data_root, teacher_cache_dir  # noqa: E402
 from afov_plugin.teachers import (TeacherCache, dataset_images, run_teacher_pass,  # noqa: E402
                                   shard, teacher_config_for_device, verify_cache)

@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help='scenes (nuScenes: real scene names of --version, 1 in 5 in val; '
                         'SemanticKITTI: sequences, the last one is validation sequence 08)')
     parser.add_argument('--frames', type=int, default=20, help='key frames / scans per scene')
+    parser.add_argument('--val-frames', type=int, default=None,
+                        help='SemanticKITTI: scans of the validation sequence 08 (default: '
+                        '--frames); a longer drive gives a val split that holds more objects')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--version', default='v1.0-trainval',
                         choices=['v1.0-trainval', 'v1.0-mini'],
@@ -64,6 +67,7 @@ def main() -> None:
         n = len(tables['sample'])
     else:
         n = len(write_semantickitti(args.out, args.scenes, args.frames, args.seed,
+                                    val_frames=args.val_frames,
                                     azimuth_steps=args.azimuth_steps,
                                     with_images=not args.no_images,
                                     image_scale=args.image_scale, **scene_options))

@@ -16,8 +16,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import afov_plugin  # noqa: E402,F401
-from afov_plugin.datasets.statistics import (comparison_markdown, nuscenes_reference,  # noqa: E402
-                                             plot_class_shares, scan_statistics)
+from afov_plugin.evaluation.dataset_statistics import (comparison_markdown,  # noqa: E402
+                                                       nuscenes_reference, scan_statistics)
+from afov_plugin.visualization.dataset_pictures import plot_class_shares  # noqa: E402
 from afov_plugin.fileio import atomic_write_text  # noqa: E402
 
 

@@ -16,8 +16,9 @@
 # the TMP part (steps 9-11), about halving the time. AFOV_DEMO_JOBS (2): trainings run in
 # two lanes side by side (1: one after the other, output on the terminal). AFOV_DEMO_VOXEL=0.1:
 # every model on the reference's 0.1 m voxels instead of the configs' 0.2 m (README).
-# AFOV_DEMO_DATASET=semantickitti: 6 sequences x 8 scans (sequence 08 = val), 400 iterations,
-# AFOV_DEMO_AZIMUTH (1024) LiDAR azimuth steps. AFOV_DEMO_TASK=mixing: stage 2 plain / with
+# AFOV_DEMO_DATASET=semantickitti: 5 train sequences x 8 scans + val sequence 08 of
+# AFOV_DEMO_VAL_FRAMES (32) scans, 400 iterations, AFOV_DEMO_AZIMUTH (1024) LiDAR azimuth steps.
+# AFOV_DEMO_TASK=mixing: stage 2 plain / with
 # mmdet3d's LaserMix / PolarMix at the same schedule (work_dirs/demo_mixing).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,7 +34,7 @@ case "$DATASET" in
     SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-nuscenes.py
     AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-nuscenes.py ;;
   semantickitti)  # KITTI-like scans (~125k points), one front camera; no TMP config yet
-    NAME=demo_semantickitti DEFAULT_SCENES=6 DEFAULT_FRAMES=8
+    NAME=demo_semantickitti DEFAULT_SCENES=6 DEFAULT_FRAMES=8 DEFAULT_VAL_FRAMES=32
     DEFAULT_ITERS=400 DEFAULT_TMP=0
     STAGE2=configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-semantickitti.py
     SUPERVISED=configs/afov/stage2/minkunet18-w16_supervised_synthetic-semantickitti.py
@@ -93,7 +94,8 @@ if [[ "$DATASET" == semantickitti && ! -f "$DATA/semantickitti_infos_val.pkl" ]]
   # KITTI's 1241x376 image; the 64-beam LiDAR at half its 2048 azimuth steps (~62k points a
   # scan instead of ~125k) to fit the CPU budget: AFOV_DEMO_AZIMUTH=2048 for the real density
   $PY tools/create_synthetic.py --format semantickitti --out "$DATA" --scenes "$SCENES" \
-    --frames "$FRAMES" --seed "$SEED" --azimuth-steps "${AFOV_DEMO_AZIMUTH:-1024}"
+    --frames "$FRAMES" --val-frames "${AFOV_DEMO_VAL_FRAMES:-$DEFAULT_VAL_FRAMES}" \
+    --seed "$SEED" --azimuth-steps "${AFOV_DEMO_AZIMUTH:-1024}"
   $PY tools/create_data.py semantickitti --root-path "$DATA" --out-dir "$DATA"
 elif [[ "$DATASET" == nuscenes && ! -f "$DATA/nuscenes_infos_val.pkl" ]]; then
   $PY tools/create_synthetic.py --format nuscenes --out "$DATA" --scenes "$SCENES" \

@@ -14,10 +14,9 @@ import numpy as np
 from pyquaternion import Quaternion
 from tqdm import tqdm
 
+from ..datasets.nuscenes_seg import NUSCENES_CAMERAS
 from ..fileio import atomic_dump_pickle_info
 
-CAMERAS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT',
-           'CAM_BACK_RIGHT']
 
 
 def _transform(record: dict) -> np.ndarray:
@@ -51,7 +50,7 @@ def sample_info(nusc, sample: dict, with_lidarseg: bool) -> dict:
                           lidar2ego=lidar2ego.tolist(), sample_data_token=sd['token']),
         images={})
     lidar2global = ego2global @ lidar2ego
-    for cam in CAMERAS:
+    for cam in NUSCENES_CAMERAS:
         if cam not in sample['data']:
             continue
         cam_sd = nusc.get('sample_data', sample['data'][cam])

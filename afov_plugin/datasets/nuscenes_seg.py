@@ -47,7 +47,7 @@ class NuScenesSegDataset(Seg3DDataset):
     Args:
         data_prefix: folders of the basenames stored in the infos: ``pts``
             (``samples/LIDAR_TOP``), ``pts_semantic_mask`` (``lidarseg/<version>``) and one
-            key per camera (``samples/CAM_FRONT``, ...).
+            key per camera of :data:`NUSCENES_CAMERAS` (default ``samples/<camera>``).
         Others as :class:`mmdet3d.datasets.Seg3DDataset`.
     """
     METAINFO = {
@@ -76,6 +76,8 @@ class NuScenesSegDataset(Seg3DDataset):
                  **kwargs) -> None:
         metainfo = dict(classes=self.METAINFO['classes'], palette=self.METAINFO['palette'],
                         **(metainfo or {}))
+        # cameras the config does not name read from samples/<camera>, as nuScenes stores them
+        data_prefix = {**{cam: f'samples/{cam}' for cam in NUSCENES_CAMERAS}, **data_prefix}
         super().__init__(data_root=data_root, ann_file=ann_file,
                          metainfo=metainfo, data_prefix=data_prefix,
                          pipeline=pipeline, modality=modality, ignore_index=ignore_index,

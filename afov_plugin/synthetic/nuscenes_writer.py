@@ -18,6 +18,7 @@ import numpy as np
 from pyquaternion import Quaternion
 from tqdm import tqdm
 
+from ..datasets.nuscenes_seg import NUSCENES_CAMERAS
 from ..datasets.nuscenes_seg import NUSCENES_LIDARSEG_CATEGORIES as LIDARSEG_CATEGORIES
 from ..fileio import atomic_write_bytes, atomic_write_text
 from .camera import render_camera
@@ -26,8 +27,6 @@ from .raycast import KIND_NAMES
 from .world import KINDS, ego_boxes, generate_scene
 from .world_info import write_world_info
 
-CAMERAS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_BACK_RIGHT', 'CAM_BACK', 'CAM_BACK_LEFT',
-           'CAM_FRONT_LEFT']
 IMAGE_SIZE = (1600, 900)
 # (yaw of the optical axis in the ego frame [deg], translation in the ego frame, focal, cx, cy)
 # close to the published nuScenes calibration of the Boston/Singapore vehicles.
@@ -39,6 +38,9 @@ CAMERA_RIG = {
     'CAM_BACK_LEFT': (110.0, (1.04, 0.48, 1.56), 1256.7, 817.8, 451.95),
     'CAM_FRONT_LEFT': (55.0, (1.52, 0.49, 1.51), 1272.6, 826.6, 479.75),
 }
+# the dataset's camera list, rendered clockwise from the front (the order the world's random
+# stream has always drawn the camera images in)
+CAMERAS = sorted(NUSCENES_CAMERAS, key=lambda c: -CAMERA_RIG[c][0] % 360)
 LIDAR_TRANSLATION = (0.943713, 0.0, 1.84023)
 LIDAR_YAW_DEG = -90.0  # nuScenes LIDAR_TOP: x to the right, y forward
 # Offsets of the camera triggers from the LiDAR timestamp [µs], as the sweep passes each camera.

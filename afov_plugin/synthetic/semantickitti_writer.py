@@ -54,8 +54,11 @@ def camera2_to_lidar() -> np.ndarray:
 def write_semantickitti(out_dir: str, num_scenes: int = 2, frames: int = 10, seed: int = 0,
                         lidar: LidarModel = KITTI_HDL64, frame_step: float = 1.0,
                         azimuth_steps: Optional[int] = None, with_images: bool = True,
-                        image_scale: float = 1.0, **scene_options) -> List[str]:
-    """Generate ``num_scenes`` sequences of ``frames`` scans under ``out_dir/sequences``.
+                        image_scale: float = 1.0, val_frames: Optional[int] = None,
+                        **scene_options) -> List[str]:
+    """Generate ``num_scenes`` sequences of ``frames`` scans under ``out_dir/sequences``
+    (the validation sequence 08: ``val_frames`` scans, default ``frames``; its first
+    ``frames`` scans are the same either way).
 
     Labels use the raw ids, moving objects their moving ids (252-259). With ``with_images``
     each scan gets ``image_2/NNNNNN.png`` (KITTI's left colour camera, P2; ``image_scale`` < 1
@@ -81,7 +84,7 @@ def write_semantickitti(out_dir: str, num_scenes: int = 2, frames: int = 10, see
         scene = generate_scene(rng, **scene_options)
         seq_dir = os.path.join(out_dir, 'sequences', f'{seq:02d}')
         poses, times = [], []
-        for f in range(frames):
+        for f in range(frames if seq != KITTI_VAL_SEQUENCE or val_frames is None else val_frames):
             pose = (f * frame_step, float(rng.normal(0, 0.2)), float(rng.normal(0, 0.02)))
             s = scan(scene, lidar, pose, rng)
             pts = np.concatenate([s['points'], s['intensity'][:, None]], 1).astype(np.float32)

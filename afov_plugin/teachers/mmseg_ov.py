@@ -29,7 +29,7 @@ from mmengine.config import Config
 from mmdet3d.registry import MODELS
 
 from ..compat import safe_torch_load
-from ..datasets.class_dictionary import load_class_dictionary
+from ..vocabulary import load_class_dictionary
 from .base import BaseOVTeacher, TeacherOutput, regions_from_labels
 
 

@@ -35,7 +35,7 @@ from scipy import ndimage
 
 from mmdet3d.registry import MODELS
 
-from ..datasets.class_dictionary import ClassDictionary, load_class_dictionary
+from ..vocabulary import ClassDictionary, load_class_dictionary
 from .base import BaseOVTeacher, TeacherOutput
 
 # raw ground-truth id -> dictionary group name, per dataset (sky / none: 255 nuScenes, 0 KITTI)

@@ -8,6 +8,8 @@ from mmengine.hooks import Hook
 
 from mmdet3d.registry import HOOKS
 
+from ..datasets.camera_geometry import project_points
+
 
 def _palette(n: int, palette: Optional[Sequence] = None) -> np.ndarray:
     if palette is not None and len(palette) >= n:
@@ -63,10 +65,7 @@ def draw_camera(path: str, image: np.ndarray, xyz: np.ndarray, pred: np.ndarray,
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     h, w = image.shape[:2]
-    hom = np.concatenate([xyz, np.ones((len(xyz), 1))], 1) @ np.asarray(lidar2img).T
-    depth = hom[:, 2]
-    with np.errstate(divide='ignore', invalid='ignore'):
-        uv = hom[:, :2] / depth[:, None]
+    uv, depth = project_points(xyz, lidar2img)
     inside = (depth > 1) & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
     colors = _palette(len(class_names), palette)
     fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)

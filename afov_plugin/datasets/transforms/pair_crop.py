@@ -7,6 +7,8 @@ from mmcv.transforms import BaseTransform
 
 from mmdet3d.registry import TRANSFORMS
 
+from ..camera_geometry import image_size
+
 
 @TRANSFORMS.register_module()
 class RandomPairCrop(BaseTransform):
@@ -15,21 +17,13 @@ class RandomPairCrop(BaseTransform):
     The cached region maps are read at the original pixels, so nothing is resized.
 
     Required keys: ``pts_cam`` (N,), ``pts_pixel`` (N, 2) (u, v), ``pair_cameras``, ``images``
-    with ``height`` / ``width`` or ``img_shape`` per camera (else the pixel extent is used).
+    with ``height`` / ``width`` or ``img_shape`` per camera.
     Modified keys: ``pts_cam``.
     """
 
     def __init__(self, scale: Sequence[float] = (0.3, 1.0),
                  ratio: Sequence[float] = (1.5, 2.0), prob: float = 1.0) -> None:
         self.scale, self.ratio, self.prob = tuple(scale), tuple(ratio), prob
-
-    def _size(self, results: Dict, name: str, pix: np.ndarray):
-        info = results.get('images', {}).get(name, {})
-        if 'width' in info and 'height' in info:
-            return int(info['width']), int(info['height'])
-        if 'img_shape' in info:
-            return int(info['img_shape'][1]), int(info['img_shape'][0])
-        return int(pix[:, 0].max()) + 1, int(pix[:, 1].max()) + 1
 
     def transform(self, results: Dict) -> Dict:
         if np.random.rand() >= self.prob:
@@ -40,7 +34,7 @@ class RandomPairCrop(BaseTransform):
             sel = cam == c
             if not sel.any():
                 continue
-            w, h = self._size(results, name, pix[sel])
+            h, w = image_size(results['images'][name], name)
             area = w * h * np.random.uniform(*self.scale)
             r = np.random.uniform(*self.ratio)
             cw = int(min(w, round(np.sqrt(area * r))))

@@ -7,20 +7,7 @@ from mmcv.transforms import BaseTransform
 
 from mmdet3d.registry import TRANSFORMS
 
-
-def project_points(xyz: np.ndarray, lidar2img: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Project (N, 3) LiDAR points with (C, 4, 4) matrices.
-
-    Returns:
-        uv: (C, N, 2) float64 continuous pixel coordinates; depth: (C, N) camera z.
-    """
-    xyz = xyz.astype(np.float64)
-    m = np.asarray(lidar2img, dtype=np.float64)
-    cam = np.matmul(m[:, :3, :3], xyz.T) + m[:, :3, 3:]  # (C, 3, N), BLAS
-    depth = cam[:, 2]
-    with np.errstate(divide='ignore', invalid='ignore'):
-        uv = np.stack([cam[:, 0] / depth, cam[:, 1] / depth], -1)
-    return uv, depth
+from ..camera_geometry import image_size, project_points  # noqa: F401  (re-exported)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -91,7 +78,7 @@ class PointPixelPairing(BaseTransform):
     the info's camera order wins).
 
     Required keys: ``points`` (N points), ``images`` {cam: {lidar2img (4, 4), height, width}}
-    (``img_shape`` per camera is also accepted via ``height``/``width``).
+    (or ``img_shape``; :func:`~afov_plugin.datasets.camera_geometry.image_size`).
     Added keys: ``pts_cam`` (N,) int8, index into ``pair_cameras`` (-1: unpaired);
     ``pts_pixel`` (N, 2) int32 (u, v) pixel (-1: unpaired); ``pts_pixel_float`` (N, 2)
     float32 continuous coordinates; ``pair_cameras`` list of camera names.
@@ -134,15 +121,9 @@ class PointPixelPairing(BaseTransform):
         images = results['images']
         names = list(images)
         lidar2img = np.stack([np.asarray(images[c]['lidar2img'], np.float64) for c in names])
-        missing = [c for c in names if 'height' not in images[c] or 'width' not in images[c]]
-        if missing:
-            raise KeyError(
-                f"{results.get('ann_file') or 'info file'}: camera {missing[0]} of scan "
-                f"{results.get('lidar_path', results.get('sample_idx', '?'))} has no image size "
-                "(height / width); pairing needs it. The info was written by an older "
-                "tools/create_data.py: rerun `python tools/create_data.py <nuscenes|semantickitti> "
-                "--root-path ROOT --out-dir ROOT` to rewrite the infos.")
-        sizes = np.array([[images[c]['height'], images[c]['width']] for c in names])
+        where = (f"{results.get('ann_file') or 'info file'} (scan "
+                 f"{results.get('lidar_path', results.get('sample_idx', '?'))})")
+        sizes = np.array([image_size(images[c], c, where) for c in names])
         xyz = results['points'].tensor[:, :3].numpy()
         cam, pixel, pixel_float = self.pair(xyz, lidar2img, sizes)
         results['pts_cam'] = cam

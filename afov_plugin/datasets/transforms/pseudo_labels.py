@@ -6,7 +6,7 @@ from mmcv.transforms import BaseTransform
 
 from mmdet3d.registry import TRANSFORMS
 
-from ..class_dictionary import load_class_dictionary
+from ...vocabulary import load_class_dictionary
 
 
 @TRANSFORMS.register_module()

@@ -8,8 +8,9 @@ from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TRANSFORMS
 
 from ...engine.runtime import resolve_cache_dir
+from ..camera_geometry import image_size
 from ...teachers.cache import CacheError, TeacherCache, image_key
-from ..class_dictionary import load_class_dictionary
+from ...vocabulary import load_class_dictionary
 
 
 def point_regions(cam: np.ndarray, pixel: np.ndarray,
@@ -107,8 +108,8 @@ class LoadTeacherCache(BaseTransform):
             key = image_key(os.path.relpath(path, root))
             out = self.cache(root).read(key)
             image = results['images'][name]
-            size = (image.get('height'), image.get('width'))
-            if None not in size and tuple(out.region_map.shape) != size:
+            size = image_size(image, name)
+            if tuple(out.region_map.shape) != size:
                 raise CacheError(
                     f'teacher cache entry {key} in {self.cache(root).root}: region map '
                     f'{out.region_map.shape[1]}x{out.region_map.shape[0]}, image {size[1]}x'

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from mmdet3d.registry import MODELS
 from mmdet3d.structures.det3d_data_sample import SampleList
 
-from ...datasets.class_dictionary import load_class_dictionary
+from ...vocabulary import load_class_dictionary
 from ..losses.tri_modal_loss import (semi_positive_targets, superpixel_superpoint_infonce,
                                      text_superpoint_loss)
 

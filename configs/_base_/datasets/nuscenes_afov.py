@@ -9,10 +9,8 @@ dictionary = 'nuscenes'
 class_names = ['barrier', 'bicycle', 'bus', 'car', 'construction_vehicle', 'motorcycle',
                'pedestrian', 'traffic_cone', 'trailer', 'truck', 'driveable_surface',
                'other_flat', 'sidewalk', 'terrain', 'manmade', 'vegetation']
-cameras = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT',
-           'CAM_BACK_RIGHT']
-data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{version}',
-                   **{cam: f'samples/{cam}' for cam in cameras})
+# the six cameras read from samples/<camera> (NuScenesSegDataset's default for each camera)
+data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{version}')
 ignore_index = 16
 # The teacher whose cache stage 2 reads (written by tools/cache_teacher.py with this config).
 teacher = dict(type='MMSegOVTeacher', dictionary=dictionary,

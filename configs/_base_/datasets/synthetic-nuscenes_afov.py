@@ -6,10 +6,8 @@ _base_ = ['./nuscenes_afov.py']
 data_root = 'data/synthetic_nuscenes/'
 version = 'v1.0-trainval'
 dictionary = 'nuscenes'
-cameras = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT',
-           'CAM_BACK_RIGHT']
-data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{version}',
-                   **{cam: f'samples/{cam}' for cam in cameras})
+# the six cameras read from samples/<camera> (NuScenesSegDataset's default for each camera)
+data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{version}')
 teacher = dict(_delete_=True, type='SimulatedOVTeacher', dictionary=dictionary, profile='san',
                feature_dim=512)
 teacher_cache_dir = None  # teacher_cache/simulated-<profile>: teacher.profile=X switches both

@@ -1,21 +1,15 @@
-"""Compatibility fixes for the pinned OpenMMLab stack on a current torch.
+"""Checkpoints on torch >= 2.6 with ``weights_only=True`` kept (``../shared/STACK.md`` trap 3).
 
-Applied once by ``import afov_plugin`` (see :func:`apply`). Each fix is narrow and documented:
-
-1. **spconv on a CPU-only torch** (``../shared/STACK.md`` trap 1): spconv asks
-   ``torch.cuda.current_stream()`` for a stream handle in its backward and hash ops, which
-   raises on a torch built without CUDA. When CUDA is unavailable we replace that function by
-   one that returns stream 0 (the value spconv's CPU kernels ignore). With CUDA nothing changes.
-2. **Checkpoints on torch >= 2.6** (trap 3): ``torch.load`` defaults to ``weights_only=True``
-   and mmengine 0.10.7 calls it without arguments, so Runner checkpoints (which hold mmengine
-   ``HistoryBuffer`` objects with numpy arrays inside) fail to load. We keep
-   ``weights_only=True`` and allow-list exactly the globals those checkpoints contain
-   (:data:`CHECKPOINT_SAFE_GLOBALS`). ``HistoryBuffer`` pickles its statistics methods as
-   ``getattr(HistoryBuffer, 'min')``; instead of allow-listing ``builtins.getattr`` (which would
-   reopen arbitrary code execution) we map that name to :func:`_history_buffer_getattr`, which
-   resolves only the known statistics methods of ``HistoryBuffer`` and refuses anything else.
-   A checkpoint needing any other global is refused with :class:`UnsafeCheckpointError`, which
-   names the file, the global and the explicit per-file opt-in (``--trust-checkpoint``).
+``torch.load`` defaults to ``weights_only=True`` and mmengine 0.10.7 calls it without
+arguments, so Runner checkpoints (which hold mmengine ``HistoryBuffer`` objects with numpy
+arrays inside) fail to load. We keep ``weights_only=True`` and allow-list exactly the globals
+those checkpoints contain (:func:`checkpoint_safe_globals`). ``HistoryBuffer`` pickles its
+statistics methods as ``getattr(HistoryBuffer, 'min')``; instead of allow-listing
+``builtins.getattr`` (which would reopen arbitrary code execution) that name maps to
+:func:`_history_buffer_getattr`, which resolves only the known statistics methods of
+``HistoryBuffer`` and refuses anything else. A checkpoint needing any other global is refused
+with :class:`UnsafeCheckpointError`, which names the file, the global and the explicit
+per-file opt-in (``--trust-checkpoint``).
 """
 from __future__ import annotations
 
@@ -26,45 +20,18 @@ from typing import Any, Callable, Optional, Set
 import numpy as np
 import torch
 
-__all__ = [
-    'apply', 'patch_spconv_cpu_stream', 'safe_torch_load', 'install_safe_checkpoint_loader',
-    'UnsafeCheckpointError', 'trust_checkpoint', 'CHECKPOINT_SAFE_GLOBALS'
-]
+__all__ = ['safe_torch_load', 'install_safe_checkpoint_loader', 'UnsafeCheckpointError',
+           'trust_checkpoint', 'checkpoint_safe_globals', 'CHECKPOINT_SAFE_GLOBALS']
 
 _HISTORY_BUFFER_METHODS = ('min', 'max', 'mean', 'current')
 # Files the user explicitly trusts (``--trust-checkpoint PATH``); empty unless asked for.
 _TRUSTED_FILES: Set[str] = set()
-_APPLIED = False
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint needs a pickle global outside AFOV's allow-list."""
 
 
-# --------------------------------------------------------------------------------------------
-# 1. spconv on CPU-only torch
-# --------------------------------------------------------------------------------------------
-def _cpu_stream() -> int:
-    return 0
-
-
-def patch_spconv_cpu_stream(force: bool = False) -> bool:
-    """Make spconv's backward work without CUDA. Returns True when the patch was applied."""
-    if torch.cuda.is_available() and not force:
-        return False
-    try:
-        from spconv.pytorch import cppcore, hash as sp_hash, ops as sp_ops
-    except ImportError:  # spconv is optional for pure data tools
-        return False
-    for module in (cppcore, sp_ops, sp_hash):
-        if hasattr(module, 'get_current_stream'):
-            module.get_current_stream = _cpu_stream
-    return True
-
-
-# --------------------------------------------------------------------------------------------
-# 2. checkpoints with weights_only=True kept
-# --------------------------------------------------------------------------------------------
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
     """Stand-in for ``builtins.getattr`` while unpickling: only ``HistoryBuffer.<stat>``."""
     from mmengine.logging import HistoryBuffer
@@ -146,35 +113,3 @@ def install_safe_checkpoint_loader() -> None:
         return safe_torch_load(filename, map_location=map_location)
 
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
-
-
-def patch_cpu_distributed_init() -> None:
-    """mmengine's pytorch launcher calls ``torch.cuda.set_device`` unconditionally, which
-    fails on a machine without CUDA; there (only) the process group is initialised without it
-    (gloo backend, chosen by :func:`afov_plugin.engine.adapt_runtime_cfg`)."""
-    if torch.cuda.is_available():
-        return
-    import mmengine.dist.utils as dist_utils
-    import torch.distributed as torch_dist
-    if getattr(dist_utils._init_dist_pytorch, '_afov_cpu', False):
-        return
-
-    def _init_dist_pytorch_cpu(backend, init_backend='torch', **kwargs) -> None:
-        if init_backend != 'torch':
-            raise RuntimeError(f'init_backend={init_backend!r} needs GPUs; on CPU only torch '
-                               'distributed (gloo) is supported')
-        torch_dist.init_process_group(backend=backend, **kwargs)
-
-    _init_dist_pytorch_cpu._afov_cpu = True
-    dist_utils._init_dist_pytorch = _init_dist_pytorch_cpu
-
-
-def apply() -> None:
-    """Apply every fix once (idempotent)."""
-    global _APPLIED
-    if _APPLIED:
-        return
-    patch_spconv_cpu_stream()
-    patch_cpu_distributed_init()
-    install_safe_checkpoint_loader()
-    _APPLIED = True
