@@ -199,7 +199,8 @@ class AFIPostProcessor:
         xyz, labels, labelled, inliers = st['xyz'], st['labels'], st['labelled'], st['inliers']
         feat = self.hierarchy.propagate(xyz, st['x0'], st['gen'], start=st['start'],
                                        first=first)
-        out = torch.where(feat.sum(1) > 0, feat.argmax(1), labels)  # unreached: input label
+        # unreached points keep their input label
+        out = torch.where(feat.sum(1) > 0, self.hierarchy.argmax(feat), labels)
         if inliers is not None:
             out = restrict_to_flat(out, feat, labels, labelled, inliers, self.ground,
                                    self.num_classes)

@@ -32,9 +32,14 @@ def fibonacci_directions(num: int, device=None, dtype=torch.float32,
     return torch.stack([r * torch.cos(theta), r * torch.sin(theta), z], dim=1).to(dtype)
 
 
+def direction_cosines(offsets: Tensor, directions: Tensor) -> Tensor:
+    """Cosine (..., D) of each unit offset (..., 3) with each lattice direction (D, 3)."""
+    return torch.einsum('...c,dc->...d', offsets, directions)
+
+
 def bin_directions(offsets: Tensor, directions: Tensor) -> Tensor:
     """Index of the closest lattice direction (max cosine) of each offset, (...,)."""
-    return torch.einsum('...c,dc->...d', offsets, directions).argmax(-1)
+    return direction_cosines(offsets, directions).argmax(-1)
 
 
 def l1_normalise(x: Tensor) -> Tensor:

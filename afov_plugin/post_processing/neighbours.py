@@ -204,6 +204,10 @@ def _grid_knn_kernel(ref: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
     n, num_q = ref.shape[0], query.shape[0]
     g = max(1, int(np.sqrt(n / 2.0)))  # ~2 reference points per cell
     lo_x, lo_y, size_x, size_y, first, order = _xy_grid(ref, g)
+    # the reference points in cell order: a cell's points are read contiguously
+    cref = np.empty((n, 3), np.float32)
+    for s in range(n):
+        cref[s] = ref[order[s]]
     out = np.empty((num_q, k), np.int64)
     chunk = 512
     for b in numba.prange((num_q + chunk - 1) // chunk):
@@ -224,11 +228,12 @@ def _grid_knn_kernel(ref: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
                             continue
                         c = ix * g + iy
                         for s in range(first[c], first[c + 1]):
-                            i = order[s]
-                            dx, dy, dz = ref[i, 0] - x, ref[i, 1] - y, ref[i, 2] - z
+                            dx, dy, dz = cref[s, 0] - x, cref[s, 1] - y, cref[s, 2] - z
                             d = dx * dx + dy * dy + dz * dz
-                            if found == k and (d > best_d[k - 1] or
-                                               (d == best_d[k - 1] and i > best_i[k - 1])):
+                            if found == k and d > best_d[k - 1]:
+                                continue
+                            i = order[s]
+                            if found == k and d == best_d[k - 1] and i > best_i[k - 1]:
                                 continue
                             pos = found if found < k else k - 1
                             while pos > 0 and (best_d[pos - 1] > d or
