@@ -7,7 +7,10 @@ from mmengine.config import Config
 
 from mmdet3d.registry import MODELS
 
-CACHE_TRANSFORMS = ('LoadTeacherCache', )
+# the steps that read the setting: the cache loader (folder, dictionary, teacher) and the
+# pseudo-label step (dictionary: prompt → class)
+LABEL_TRANSFORMS = ('PseudoLabelsAndSuperpoints', )
+CACHE_TRANSFORMS = ('LoadTeacherCache', ) + LABEL_TRANSFORMS
 
 
 def teacher_name(teacher_cfg: dict) -> str:
@@ -62,7 +65,8 @@ def apply_teacher_setting(cfg: Config) -> Config:
 
     Each ``LoadTeacherCache`` gets ``cache_dir`` (``teacher_cache_dir``, unresolved: the
     transform joins it with its dataset's root), ``dictionary`` and the expected ``teacher``
-    name, so a cache of another teacher is refused when it is opened. A pipeline that names
+    name, so a cache of another teacher is refused when it is opened; each
+    ``PseudoLabelsAndSuperpoints`` gets ``dictionary``. A pipeline that names
     another folder or dictionary itself is an error: the setting lives in one place.
     """
     if cfg.get('teacher') is None:
@@ -75,7 +79,9 @@ def apply_teacher_setting(cfg: Config) -> Config:
         for step in pipeline:
             if step.get('type') not in CACHE_TRANSFORMS:
                 continue
-            for key, value in wanted.items():
+            keys = ('dictionary', ) if step['type'] in LABEL_TRANSFORMS else wanted
+            for key in keys:
+                value = wanted[key]
                 if step.get(key) not in (None, value):
                     raise ValueError(
                         f'{cfg.filename}: a {step["type"]} step sets {key}={step[key]!r}, the '

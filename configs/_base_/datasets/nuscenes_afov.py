@@ -2,6 +2,8 @@
 # read in training), evaluation on all points of the val split and separately on in-view / out-of-view points.
 # Real data layout: data/nuscenes/{samples,lidarseg/v1.0-trainval,v1.0-trainval}; infos from
 # `python tools/create_data.py nuscenes --root-path data/nuscenes --out-dir data/nuscenes`.
+_base_ = ['./afov_pipeline_blocks.py']
+
 dataset_type = 'NuScenesSegDataset'
 data_root = 'data/nuscenes/'
 version = 'v1.0-trainval'
@@ -28,18 +30,9 @@ load_ground_truth = [
     dict(type='AFOVLoadAnnotations3D', with_bbox_3d=False, with_label_3d=False,
          with_seg_3d=True, seg_3d_dtype='np.uint8'),
     dict(type='PointSegClassMapping')]
-# the teacher's pseudo-labels of a scan as its pts_semantic_mask (no ground truth is read);
-# LoadTeacherCache reads teacher / dictionary / teacher_cache_dir above
-teacher_pseudo_labels = [
-    dict(type='PointPixelPairing'),
-    dict(type='LoadTeacherCache'),
-    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index)]
-augmentation = [
-    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
-         flip_ratio_bev_vertical=0.5),
-    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
-         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0])]
-pack_labels = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask'])
+# dataset-independent blocks (afov_pipeline_blocks.py): pseudo-labels, flip / rotate, packing
+teacher_pseudo_labels, augmentation = _base_.teacher_pseudo_labels, _base_.augmentation
+pack_labels, pack_test = _base_.pack_labels, _base_.pack_test
 # stage 2: pseudo-labels; supervised baselines and few-label fine-tuning: ground truth
 train_pipeline = [load_points] + teacher_pseudo_labels + augmentation + [pack_labels]
 gt_train_pipeline = [load_points] + load_ground_truth + augmentation + [pack_labels]
@@ -66,13 +59,10 @@ tmp_train_pipeline = [load_points, dict(type='PointPixelPairing'), tmp_crop] + t
 # the CPU demo's TMP crops half of the scans (the reference: all)
 tmp_train_pipeline_half_crops = [load_points, dict(type='PointPixelPairing'),
                                  dict(tmp_crop, prob=0.5)] + tmp_after_crop
-test_pipeline = [load_points] + load_ground_truth + [
-    dict(type='PointPixelPairing'),
-    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])]
+test_pipeline = [load_points] + load_ground_truth + [dict(type='PointPixelPairing'), pack_test]
 # the test pipeline plus the teacher's pseudo-labels, packed as pts_semantic_mask (marked as
 # the teacher's; the metric's ground truth stays in eval_ann_info): AFI's covering reads them
-teacher_test_pipeline = [load_points] + load_ground_truth + teacher_pseudo_labels + [
-    dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])]
+teacher_test_pipeline = [load_points] + load_ground_truth + teacher_pseudo_labels + [pack_test]
 modality = dict(use_lidar=True, use_camera=True)
 train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True,

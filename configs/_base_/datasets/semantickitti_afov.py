@@ -2,7 +2,7 @@
 # (image_2, P2) with AFOV's SemanticKITTI class dictionary; evaluation on all val points
 # (sequence 08), split into in-view / out-of-view points. Layout: data/semantickitti/sequences/XX/...; infos from
 # `python tools/create_data.py semantickitti --root-path data/semantickitti --out-dir ...`.
-_base_ = ['mmdet3d::_base_/datasets/semantickitti.py']
+_base_ = ['mmdet3d::_base_/datasets/semantickitti.py', './afov_pipeline_blocks.py']
 
 dataset_type = 'SemanticKittiMMDataset'
 data_root = 'data/semantickitti/'
@@ -24,19 +24,9 @@ load_ground_truth = [
          with_seg_3d=True, seg_3d_dtype='np.int32', seg_offset=2**16,
          dataset_type='semantickitti'),
     dict(type='PointSegClassMapping')]
-# the teacher's pseudo-labels as pts_semantic_mask; LoadTeacherCache reads teacher /
-# dictionary / teacher_cache_dir above
-teacher_pseudo_labels = [
-    dict(type='PointPixelPairing'),
-    dict(type='LoadTeacherCache'),
-    dict(type='PseudoLabelsAndSuperpoints', dictionary=dictionary, ignore_index=ignore_index)]
-augmentation = [
-    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
-         flip_ratio_bev_vertical=0.5),
-    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
-         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0])]
-pack_labels = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask'])
-pack_test = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])
+# dataset-independent blocks (afov_pipeline_blocks.py): pseudo-labels, flip / rotate, packing
+teacher_pseudo_labels, augmentation = _base_.teacher_pseudo_labels, _base_.augmentation
+pack_labels, pack_test = _base_.pack_labels, _base_.pack_test
 # stage 2: pseudo-labels; the supervised baseline: ground truth
 train_pipeline = [load_points] + teacher_pseudo_labels + augmentation + [pack_labels]
 gt_train_pipeline = [load_points] + load_ground_truth + augmentation + [pack_labels]

@@ -1,0 +1,18 @@
+# Pipeline blocks that do not depend on the dataset, shared by the AFOV dataset bases
+# (nuscenes_afov.py, semantickitti_afov.py), which read them as _base_.<name>.
+# the teacher's pseudo-labels of a scan as its pts_semantic_mask (no ground truth is read):
+# LoadTeacherCache and PseudoLabelsAndSuperpoints take teacher, dictionary and
+# teacher_cache_dir from the dataset base (afov_plugin/engine/teacher_setting.py); the
+# ignore index is the dictionary's
+teacher_pseudo_labels = [
+    dict(type='PointPixelPairing'),
+    dict(type='LoadTeacherCache'),
+    dict(type='PseudoLabelsAndSuperpoints')]
+augmentation = [
+    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
+         flip_ratio_bev_vertical=0.5),
+    dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
+         scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0])]
+pack_labels = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask'])
+# test: ground truth for the metric and each point's camera (in-view / out-of-view)
+pack_test = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])
