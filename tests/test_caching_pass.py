@@ -119,10 +119,11 @@ def test_chunked_argmax_on_real_scores_and_other_dim():
 
 def test_san_teacher_chunked_labels_identical_to_one_chunk(repo_root):
     from afov_plugin.teachers import MMSegOVTeacher
-    from test_mmseg_teacher import CONFIG, _image, fill_clip_text
+    from afov_plugin.teachers.mmseg_ov import seeded_clip_text_init
+    from test_mmseg_teacher import CONFIG, _image
     torch.manual_seed(0)
     teacher = MMSegOVTeacher(f'{repo_root}/{CONFIG}', None, 'nuscenes', short_side=96,
-                             device='cpu', init_fn=fill_clip_text)
+                             device='cpu', init_fn=seeded_clip_text_init)
     assert teacher.prompt_chunk == 16
     images = [_image(s) for s in range(3)]
     metas = [dict(img_path=str(i), key=str(i)) for i in range(3)]
@@ -137,7 +138,7 @@ def test_san_teacher_chunked_labels_identical_to_one_chunk(repo_root):
             np.testing.assert_array_equal(a.region_feat, b.region_feat)
     with pytest.raises(ValueError, match='prompt_chunk'):
         MMSegOVTeacher(f'{repo_root}/{CONFIG}', None, 'nuscenes', prompt_chunk=0,
-                       device='cpu', init_fn=fill_clip_text)
+                       device='cpu', init_fn=seeded_clip_text_init)
 
 
 # ------------------------------------------------------------------ the pass

@@ -6,23 +6,16 @@ from mmseg.structures import SegDataSample
 
 from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import MMSegOVTeacher, TeacherCache
+from afov_plugin.teachers.mmseg_ov import seeded_clip_text_init
 
 CONFIG = 'configs/afov/teachers/san-tiny_random_mmseg.py'
-
-
-def fill_clip_text(model):
-    """Random init leaves CLIP's text positional embedding / projection non-finite."""
-    g = torch.Generator().manual_seed(0)
-    te = model.text_encoder
-    te.positional_embedding.data = torch.randn(te.positional_embedding.shape, generator=g) * 0.01
-    te.text_projection.data = torch.randn(te.text_projection.shape, generator=g) * 0.05
 
 
 @pytest.fixture(scope='module')
 def teacher(repo_root):
     torch.manual_seed(0)
     return MMSegOVTeacher(f'{repo_root}/{CONFIG}', None, 'nuscenes', short_side=96,
-                          device='cpu', init_fn=fill_clip_text)
+                          device='cpu', init_fn=seeded_clip_text_init)
 
 
 def _image(seed=0):

@@ -87,22 +87,14 @@ def bench_cache(root: str) -> dict:
     return result
 
 
-def fill_clip_text(model: torch.nn.Module) -> None:
-    """Random init leaves CLIP's text positional embedding / projection non-finite: fill
-    them with small seeded noise (the tiny random SAN then gives finite outputs)."""
-    g = torch.Generator().manual_seed(0)
-    te = model.text_encoder
-    te.positional_embedding.data = torch.randn(te.positional_embedding.shape, generator=g) * 0.01
-    te.text_projection.data = torch.randn(te.text_projection.shape, generator=g) * 0.05
-
-
 def tiny_san(dictionary: str = 'nuscenes', prompt_chunk: int = 16):
     """The tiny random-weight SAN teacher of the pass benchmark (CPU, seeded)."""
     from ..teachers import MMSegOVTeacher
+    from ..teachers.mmseg_ov import seeded_clip_text_init
     torch.manual_seed(0)
     return MMSegOVTeacher(repo_path(TINY_SAN_CONFIG), None, dictionary,
                           short_side=CACHE_PASS_SHORT_SIDE, device='cpu',
-                          init_fn=fill_clip_text, batch_size=CACHE_PASS_BATCH,
+                          init_fn=seeded_clip_text_init, batch_size=CACHE_PASS_BATCH,
                           prompt_chunk=prompt_chunk)
 
 

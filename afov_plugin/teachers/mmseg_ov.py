@@ -58,6 +58,16 @@ def chunked_argmax(scores: Callable[[int, int], torch.Tensor], num: int, chunk: 
     return arg
 
 
+def seeded_clip_text_init(model: torch.nn.Module) -> None:
+    """``init_fn`` for a SAN without a checkpoint (tests, benchmarks): random init leaves
+    CLIP's text positional embedding and projection non-finite; fill them with small seeded
+    noise so the teacher gives finite outputs."""
+    g = torch.Generator().manual_seed(0)
+    te = model.text_encoder
+    te.positional_embedding.data = torch.randn(te.positional_embedding.shape, generator=g) * 0.01
+    te.text_projection.data = torch.randn(te.text_projection.shape, generator=g) * 0.05
+
+
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:
