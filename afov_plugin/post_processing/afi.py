@@ -221,7 +221,7 @@ class AFIPostProcessor:
             return first
         xyz = [states[i]['xyz'] for i in idx]
         dev = xyz[0].device
-        if any(x.device != dev for x in xyz) or xyz[0].device.type == 'cpu' and self.backend == 'auto' or (
+        if any(x.device != dev for x in xyz) or self.hierarchy.compiled(xyz[0]) or (
                 xyz[0].is_cuda and self.backend == 'auto'
                 and _mmcv_op('furthest_point_sample') is not None):
             return first

@@ -110,12 +110,13 @@ class FlatInteraction:
         self.self_weight = float(self_weight)
         self.skip_weights = tuple(float(s) for s in skip_weights)
 
-    def _compiled(self, xyz: Tensor) -> bool:
+    def compiled(self, xyz: Tensor) -> bool:
+        """Whether the CPU kernels run for points on ``xyz``'s device."""
         return xyz.device.type == 'cpu' and self.backend == 'auto'
 
     def argmax(self, x: Tensor) -> Tensor:
         """``x.argmax(-1)``; a compiled loop on CPU with ``backend='auto'``."""
-        return argmax_last(x) if self._compiled(x) else x.argmax(-1)
+        return argmax_last(x) if self.compiled(x) else x.argmax(-1)
 
     def fps_first(self, n: int, gen: torch.Generator) -> int:
         """Start point of an FPS stage over ``n`` points (drawn from ``gen`` unless 'first')."""
@@ -170,7 +171,7 @@ class FlatInteraction:
         if prev.bin_unit is None:   # stage 1: every neighbour counts once
             w = live.float()
         else:
-            compiled = self._compiled(prev.xyz)
+            compiled = self.compiled(prev.xyz)
             occupied = self.extents == 'occupied'
             a_c, ec_pos, ec_neg = prev.alignment(centre[:, None].expand_as(nbr), unit,
                                                  self.gamma, compiled=compiled,
@@ -221,7 +222,7 @@ class FlatInteraction:
         """Fine features from the ``decoder_k`` nearest coarse points (direction-weighted)."""
         k = min(self.decoder_k, coarse.xyz.shape[0])
         nbr = knn(coarse.xyz, fine.xyz, k, backend=self.backend)  # (N, k)
-        if self._compiled(fine.xyz):
+        if self.compiled(fine.xyz):
             mixed = np.zeros((nbr.shape[0], coarse_feat.shape[1]), np.float32)
             w_total = np.empty(nbr.shape[0], np.float32)
             decode_kernel(fine.xyz.contiguous().numpy(), coarse.xyz.contiguous().numpy(),
