@@ -7,7 +7,6 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmdet3d.registry import MODELS
 from mmdet3d.utils import register_all_modules
 
@@ -20,6 +19,7 @@ from afov_plugin.post_processing.ground import ground_and_ego
 from afov_plugin.post_processing.neighbours import farthest_point_sample, knn
 from afov_plugin.synthetic.afi_scenes import plane_wall_box_scene
 from conftest import run_tool
+from afov_plugin.engine import load_config
 
 AFI_CONFIG = 'configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-nuscenes.py'
 
@@ -197,7 +197,7 @@ def test_covering_follows_the_distance_law():
 
 def test_inline_postprocess_in_model_predict(repo_root):
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(osp.join(repo_root, AFI_CONFIG))
+    cfg = load_config(osp.join(repo_root, AFI_CONFIG))
     post = cfg.model.test_cfg.postprocess
     assert cfg.model.type == 'AFOVMinkUNet' and post.type == 'AFIPostProcessor'
     assert post.num_centres == [1365, 455, 151, 50] and post.gamma == 0.995
@@ -270,7 +270,7 @@ def test_covering_runs_inline_and_offline_through_the_tools(cached_nuscenes, tmp
     from conftest import SMALL
     register_all_modules(init_default_scope=True)
     torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(osp.join(repo_root, AFI_CONFIG)).model)
+    model = MODELS.build(load_config(osp.join(repo_root, AFI_CONFIG)).model)
     ckpt = str(tmp_path / 'random.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
     fast = ['model.test_cfg.postprocess.num_centres=[400,133,44,15]']

@@ -14,6 +14,7 @@ from afov_plugin.post_processing.directions import EPS
 from afov_plugin.post_processing.ground import ground_and_ego
 from afov_plugin.post_processing.neighbours import (farthest_point_sample,
                                                     farthest_point_sample_batch)
+from afov_plugin.engine import load_config
 
 BASE = 'configs/_base_/post_processing/afi.py'
 REFERENCE_CONFIG = ('configs/afov/afi/minkunet18-w16_stage2-afi-reference_simulated-san_'
@@ -22,7 +23,7 @@ SMALL = dict(num_centres=[300, 100, 33, 11])
 
 
 def _settings(repo_root, name, **over):
-    cfg = dict(Config.fromfile(osp.join(repo_root, BASE))[name])
+    cfg = dict(Config.fromfile(osp.join(repo_root, BASE))[name], num_classes=16, ignore_index=16)
     cfg.pop('type')
     cfg.update(over)
     return cfg
@@ -60,7 +61,7 @@ def test_reference_settings_and_config(repo_root):
                 'coincident_weight', 'unreached', 'keep_agreeing'):
         assert key not in demo, key
     assert 'inliers' not in demo['ground'] and 'fit' not in demo['ground']
-    cfg = Config.fromfile(osp.join(repo_root, REFERENCE_CONFIG))
+    cfg = load_config(osp.join(repo_root, REFERENCE_CONFIG))
     post = dict(cfg.model.test_cfg.postprocess)
     assert post['type'] == 'AFIPostProcessor' and post['ground'] == ref['ground']
     AFIPostProcessor(**{k: v for k, v in post.items() if k != 'type'})

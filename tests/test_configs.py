@@ -4,11 +4,11 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
 from mmdet3d.registry import MODELS, TRANSFORMS
 from mmdet3d.utils import register_all_modules
 
 import afov_plugin  # noqa: F401
+from afov_plugin.engine import load_config
 
 CONFIGS = sorted(glob.glob(osp.join(osp.dirname(osp.dirname(__file__)), 'configs', 'afov',
                                     'stage2', '*.py')))
@@ -29,7 +29,7 @@ def test_plugin_components_are_registered():
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(c) for c in CONFIGS])
 def test_stage2_configs_build(path):
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     assert cfg.custom_imports['imports'] == ['afov_plugin']
     model = MODELS.build(copy.deepcopy(cfg.model))
     assert model.decode_head.num_classes == len(cfg.class_names if 'class_names' in cfg

@@ -6,6 +6,7 @@ from mmdet3d.structures import Det3DDataSample, PointData
 
 import afov_plugin  # noqa: F401
 from afov_plugin.models.data_preprocessors import subsample_voxels, unique_voxels
+from afov_plugin.engine import load_config
 
 
 def _clustered_points(n: int = 4000, seed: int = 0) -> torch.Tensor:
@@ -127,7 +128,6 @@ def test_flat_scan_is_shifted_so_the_spconv_minkunet_runs(repo_root):
     largest coordinate + 1, downsampled to 0); its grid is now shifted to end at voxel 15."""
     import copy
     import os.path as osp
-    from mmengine.config import Config
     from mmdet3d.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     rng = np.random.default_rng(5)
@@ -145,7 +145,7 @@ def test_flat_scan_is_shifted_so_the_spconv_minkunet_runs(repo_root):
     shift = 16 - (int(plain[:, 2].max()) + 1)
     assert shift > 0 and torch.equal(coors[:, 2], plain[first][:, 2] + shift)  # ends at 15
     assert int(coors[:, 2].max()) == 15
-    cfg = Config.fromfile(osp.join(
+    cfg = load_config(osp.join(
         repo_root, 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py'))
     model = MODELS.build(copy.deepcopy(cfg.model)).eval()
     assert model.data_preprocessor.min_grid_extent == 16

@@ -19,6 +19,7 @@ import torch
 from afov_plugin.vocabulary import load_class_dictionary
 from afov_plugin.teachers import TeacherCache
 from conftest import ROOT, SMALL, STAGE2, run_tool
+from afov_plugin.engine import load_config
 
 ENV = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
 
@@ -88,11 +89,10 @@ def test_two_process_training_matches_one_process(cached_nuscenes, tmp_path):
     from afov_plugin.compat import safe_torch_load
     from mmdet3d.registry import MODELS
     from mmdet3d.utils import register_all_modules
-    from mmengine.config import Config
     from mmengine.runner import set_random_seed
     register_all_modules(init_default_scope=True)
     set_random_seed(0)
-    untrained = MODELS.build(Config.fromfile(osp.join(ROOT, STAGE2)).model)
+    untrained = MODELS.build(load_config(osp.join(ROOT, STAGE2)).model)
     start = str(tmp_path / 'untrained.pth')
     torch.save(dict(state_dict=untrained.state_dict(), meta=dict()), start)
     trained = safe_torch_load(str(tmp_path / 'one' / f'iter_{iters}.pth'),
@@ -197,10 +197,9 @@ def test_linear_probe_trains_under_ddp_with_the_trunk_frozen(tiny_nuscenes, tmp_
     hook refuses with the fix instead of DDP's reduction error."""
     from mmdet3d.registry import MODELS
     from mmdet3d.utils import register_all_modules
-    from mmengine.config import Config
     register_all_modules(init_default_scope=True)
     torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(osp.join(ROOT, LINEAR_PROBE)).model)
+    model = MODELS.build(load_config(osp.join(ROOT, LINEAR_PROBE)).model)
     start = {k: v.clone() for k, v in model.state_dict().items()}
     ckpt = str(tmp_path / 'pretrained.pth')
     torch.save(dict(state_dict=start, meta=dict()), ckpt)

@@ -3,12 +3,12 @@ import os.path as osp
 
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample, PointData
 from mmdet3d.utils import register_all_modules
 
 import afov_plugin  # noqa: F401
+from afov_plugin.engine import load_config
 
 CONFIG = 'configs/baselines/minkunet18-w16_supervised-mmdet3d-pipeline_synthetic-semantickitti.py'
 
@@ -30,7 +30,7 @@ def _inputs(repo_root, n=3000, seed=0):
 
 def _model(repo_root):
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(osp.join(repo_root, CONFIG))
+    cfg = load_config(osp.join(repo_root, CONFIG))
     return MODELS.build(copy.deepcopy(cfg.model)), cfg
 
 
@@ -86,7 +86,7 @@ def test_a_few_steps_fit_a_separable_scene(repo_root):
 
 def test_project_recipe_runs_mmdet3d_minkunet34_baseline_on_cpu(repo_root):
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(osp.join(
+    cfg = load_config(osp.join(
         repo_root, 'projects/mmdet3d_baselines_on_cpu/'
         'minkunet34-w32_spconv_afov-voxelization_semantickitti.py'))
     assert cfg.model.backbone.sparseconv_backend == 'spconv'

@@ -4,12 +4,11 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmengine.config import Config
 from mmdet3d.registry import DATASETS
 from mmdet3d.utils import register_all_modules
 
 import afov_plugin  # noqa: F401
-from afov_plugin.engine import apply_teacher_setting, set_data_root
+from afov_plugin.engine import load_config
 from conftest import ROOT
 
 MIX = 'configs/afov/stage2/minkunet18-w16_stage2-{}_simulated-san_synthetic-nuscenes.py'
@@ -18,9 +17,7 @@ AUGMENTATION = ('RandomFlip3D', 'GlobalRotScaleTrans')
 
 def _dataset(root, path, drop=AUGMENTATION):
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(osp.join(ROOT, path))
-    set_data_root(cfg, root)
-    apply_teacher_setting(cfg)
+    cfg = load_config(osp.join(ROOT, path), root)
     ds = cfg.train_dataloader.dataset
     ds.pipeline = [t for t in ds.pipeline if t.type not in drop]
     return DATASETS.build(ds)

@@ -7,11 +7,11 @@ import pickle
 import cv2
 import numpy as np
 import pytest
-from mmengine.config import Config
 from mmdet3d.registry import DATASETS
 from mmdet3d.utils import register_all_modules
 
 from conftest import run_tool
+from afov_plugin.engine import load_config
 
 CONFIG = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-semantickitti.py'
 
@@ -43,7 +43,7 @@ def test_pairing_refuses_an_info_without_image_size(tiny_semantickitti, tmp_path
     old = tmp_path / 'old_infos_val.pkl'
     pickle.dump(infos, open(old, 'wb'))
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(osp.join(repo_root, CONFIG))
+    cfg = load_config(osp.join(repo_root, CONFIG))
     ds_cfg = cfg.test_dataloader.dataset
     ds_cfg.data_root, ds_cfg.ann_file = tiny_semantickitti + '/', str(old)
     with pytest.raises(KeyError, match=r'old_infos_val\.pkl.*create_data\.py'):

@@ -9,7 +9,6 @@ import re
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmdet3d.registry import MODELS, TRANSFORMS
 from mmdet3d.structures import Det3DDataSample, PointData
 from mmdet3d.utils import register_all_modules
@@ -18,6 +17,7 @@ import afov_plugin  # noqa: F401
 from afov_plugin.models.losses import (semi_positive_targets, superpixel_superpoint_infonce,
                                        superpoint_pool, text_superpoint_loss)
 from conftest import SMALL, run_tool
+from afov_plugin.engine import load_config
 
 TMP = 'configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py'
 TMP_NUS = 'configs/afov/tmp/minkunet34-w32_tmp_san-vit-b16_nuscenes.py'
@@ -162,7 +162,7 @@ def _hand_tmp_losses(model, data, x, tau=0.07, w_sp=0.5, w_tp=0.5, semi=(0.2, 0.
 def test_tmp_gradients_reach_the_backbone_and_zero_shot_predict(repo_root):
     from afov_plugin.vocabulary import load_class_dictionary
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(osp.join(repo_root, TMP))
+    cfg = load_config(osp.join(repo_root, TMP))
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(cfg.model))
     assert type(model).__name__ == 'TMPMinkUNet'
@@ -268,10 +268,10 @@ def test_tmp_checkpoint_loads_into_mmdet3d_minkunet_with_only_the_head_missing(
         repo_root, tmp_path):
     from mmengine.runner import load_checkpoint
     register_all_modules(init_default_scope=True)
-    tmp_model = MODELS.build(Config.fromfile(osp.join(repo_root, TMP_NUS)).model)
+    tmp_model = MODELS.build(load_config(osp.join(repo_root, TMP_NUS)).model)
     ckpt = str(tmp_path / 'tmp.pth')
     torch.save(dict(state_dict=tmp_model.state_dict(), meta=dict()), ckpt)
-    baseline_cfg = Config.fromfile(osp.join(repo_root, KITTI_BASELINE))
+    baseline_cfg = load_config(osp.join(repo_root, KITTI_BASELINE))
     baseline = MODELS.build(baseline_cfg.model)
     target = set(baseline.state_dict())
     source = set(tmp_model.state_dict())
@@ -337,12 +337,9 @@ def test_pseudo_label_loss_loads_a_state_dict_without_class_freq():
 
 def test_pipeline_delivers_text_bank_knn_groups_and_crops(cached_nuscenes):
     from afov_plugin.vocabulary import load_class_dictionary
-    cfg = Config.fromfile(TMP)
     register_all_modules(init_default_scope=True)
     from mmdet3d.registry import DATASETS
-    from afov_plugin.engine import apply_teacher_setting, set_data_root
-    set_data_root(cfg, cached_nuscenes)
-    apply_teacher_setting(cfg)
+    cfg = load_config(TMP, cached_nuscenes)
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.pipeline[2].prob = 0.0                         # no crop here
     sample = DATASETS.build(ds_cfg)[0]['data_samples']
@@ -460,7 +457,7 @@ def test_tmp_checkpoint_finetunes_mmdet3d_minkunet18_config(tiny_semantickitti, 
     """A TMP checkpoint of the demo's architecture fine-tunes mmdet3d's own MinkUNet18-w16
     SemanticKITTI config through tools/train.py, with only the head left to learn."""
     register_all_modules(init_default_scope=True)
-    tmp_model = MODELS.build(Config.fromfile(osp.join(repo_root, TMP)).model)
+    tmp_model = MODELS.build(load_config(osp.join(repo_root, TMP)).model)
     ckpt = str(tmp_path / 'tmp.pth')
     torch.save(dict(state_dict=tmp_model.state_dict(), meta=dict()), ckpt)
     proc = run_tool(['tools/create_splits.py', osp.join(tiny_semantickitti,

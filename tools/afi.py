@@ -39,26 +39,22 @@ def parse_args():
 
 
 def build_afi(cfg):
-    from mmdet3d.registry import DATASETS, MODELS
+    from mmdet3d.registry import MODELS
     post = cfg.model.get('test_cfg', {}).get('postprocess')
     if not post:
         raise SystemExit(f'{cfg.filename}: no model.test_cfg.postprocess; use an AFI config, '
                          'e.g. configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_'
                          'synthetic-nuscenes.py')
-    ds_type = cfg.test_dataloader.dataset.type
-    meta = DATASETS.get(ds_type).METAINFO
-    return MODELS.build(post), list(meta['classes']), cfg.get('ignore_index',
-                                                              len(meta['classes']))
+    names = list(cfg.class_names)  # the dataset base's, as the AFI's num_classes
+    return MODELS.build(post), names, cfg.get('ignore_index', len(names))
 
 
 def main():
     import torch
-    from mmengine.config import Config
     from tqdm import tqdm
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    from afov_plugin.engine import load_config
+    cfg = load_config(args.config, cfg_options=args.cfg_options)
     afi, names, ignore = build_afi(cfg)
     files = sorted(glob.glob(osp.join(args.pred_dir, '*.npz')))
     if not files:

@@ -11,11 +11,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import afov_plugin  # noqa: E402,F401
-from afov_plugin.engine import apply_teacher_setting, set_data_root  # noqa: E402
+from afov_plugin.engine import load_config  # noqa: E402
 from afov_plugin.evaluation.pseudo_label_report import (  # noqa: E402
     pseudo_label_statistics, report_pipeline)
 from afov_plugin.fileio import atomic_write_text  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmdet3d.registry import DATASETS  # noqa: E402
@@ -30,12 +30,8 @@ def main() -> None:
     parser.add_argument('--out', help='write the statistics as JSON')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    cfg = Config.fromfile(args.config)
-    set_data_root(cfg, args.data_root)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     init_default_scope('mmdet3d')
-    apply_teacher_setting(cfg)
+    cfg = load_config(args.config, args.data_root, args.cfg_options)
     loader = cfg.train_dataloader if args.split == 'train' else cfg.val_dataloader
     ds_cfg = loader.dataset.copy()
     ds_cfg.ann_file = cfg.val_dataloader.dataset.ann_file if args.split == 'val' else \

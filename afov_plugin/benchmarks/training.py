@@ -18,12 +18,11 @@ TMP = 'configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py'
 
 
 def load_configs(root: str, *paths: str) -> Tuple[Config, ...]:
-    """The configs at ``paths`` on the data root ``root``, their teacher setting applied."""
+    """The configs at ``paths`` on the data root ``root``, their settings filled in."""
     from mmengine.registry import init_default_scope
-    from ..engine import apply_teacher_setting, set_data_root
+    from ..engine import load_config
     init_default_scope('mmdet3d')
-    return tuple(apply_teacher_setting(set_data_root(Config.fromfile(repo_path(p)), root))
-                 for p in paths)
+    return tuple(load_config(repo_path(p), root) for p in paths)
 
 
 class TrainLoop:
@@ -85,8 +84,9 @@ def bench_stage2(root: str) -> dict:
     mmdet3d's MinkUNetHead + CrossEntropyLoss: the comparison isolates AFOV's pipeline)."""
     cfg, sup = load_configs(root, STAGE2, SUPERVISED)
     plain_model = copy.deepcopy(sup.model)
-    plain_model.decode_head = dict(type='MinkUNetHead', channels=48, num_classes=16,
-                                   ignore_index=16, dropout_ratio=0,
+    plain_model.decode_head = dict(type='MinkUNetHead', channels=48,
+                                   num_classes=len(sup.class_names),
+                                   ignore_index=sup.ignore_index, dropout_ratio=0,
                                    loss_decode=dict(type='mmdet.CrossEntropyLoss',
                                                     avg_non_ignore=True))
     n = PAIRS + WARMUP

@@ -68,6 +68,26 @@ def resolve_cache_dir(cache_dir: str, data_root: Optional[str]) -> str:
     return os.path.join(data_root, cache_dir)
 
 
+def complete_config(cfg: Config, data_root: Optional[str] = None,
+                    cfg_options: Optional[dict] = None) -> Config:
+    """``--data-root``, then ``--cfg-options``, then the settings a config states once and its
+    parts read: the teacher setting (every cache step) and the class setting (every model part
+    that takes the class count or ignore index)."""
+    from .class_setting import apply_class_setting  # registries filled by then
+    from .teacher_setting import apply_teacher_setting
+    set_data_root(cfg, data_root)
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    return apply_class_setting(apply_teacher_setting(cfg))
+
+
+def load_config(config: str, data_root: Optional[str] = None,
+                cfg_options: Optional[dict] = None) -> Config:
+    """A config file as the plugin's parts read it (:func:`complete_config`); what tools,
+    benchmarks and tests build models and datasets from."""
+    return complete_config(Config.fromfile(config), data_root, cfg_options)
+
+
 def load_tool_config(config: str, launcher: str = 'none', data_root: Optional[str] = None,
                      cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                      ceph: bool = False) -> Config:
@@ -79,11 +99,7 @@ def load_tool_config(config: str, launcher: str = 'none', data_root: Optional[st
         cfg = replace_ceph_backend(cfg)
     cfg.launcher = launcher
     adapt_runtime_cfg(cfg)
-    set_data_root(cfg, data_root)
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
-    from .teacher_setting import apply_teacher_setting  # registries filled by then
-    apply_teacher_setting(cfg)
+    complete_config(cfg, data_root, cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -11,7 +11,6 @@ data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{versio
 teacher = dict(_delete_=True, type='SimulatedOVTeacher', dictionary=dictionary, profile='san',
                feature_dim=512)
 teacher_cache_dir = None  # teacher_cache/simulated-<profile>: teacher.profile=X switches both
-ignore_index = 16
 
 train_dataloader = dict(
     num_workers=1,

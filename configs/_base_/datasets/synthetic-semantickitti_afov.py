@@ -8,7 +8,6 @@ dictionary = 'semantickitti'
 teacher = dict(_delete_=True, type='SimulatedOVTeacher', dictionary=dictionary, profile='san',
                feature_dim=512)
 teacher_cache_dir = None  # teacher_cache/simulated-<profile>: teacher.profile=X switches both
-ignore_index = 19
 
 train_dataloader = dict(
     batch_size=2, num_workers=1, persistent_workers=True,

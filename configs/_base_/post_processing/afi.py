@@ -1,10 +1,10 @@
 # AFI post-processor settings (SPEC §5), one dict per dataset; an AFI config sets
 #   model = dict(type='AFOVMinkUNet', test_cfg=dict(postprocess={{_base_.afi_<dataset>}}))
+# (num_classes and ignore_index come from the dataset base: engine/class_setting.py).
 # Why each departs from the reference: docs/afi.md.
 afi_nuscenes = dict(
-    type='AFIPostProcessor', num_classes=16, ignore_index=16,
-    num_centres=[1365, 455, 151, 50], k=20, num_directions=20, gamma=0.995,
-    self_weight=0.1, decoder_k=6, skip_weights=[0.01, 0.01, 0.3, 0.01],
+    type='AFIPostProcessor', num_centres=[1365, 455, 151, 50], k=20, num_directions=20,
+    gamma=0.995, self_weight=0.1, decoder_k=6, skip_weights=[0.01, 0.01, 0.3, 0.01],
     # nuScenes ground / ego handling: RANSAC plane on r_min < r < r_max, z < -1.4 m; plane
     # inliers only take driveable_surface, other_flat, sidewalk, terrain. Our choices (see
     # docs/afi.md): inliers keep their features and a flat-class label (the reference zeroes
@@ -27,7 +27,7 @@ afi_nuscenes = dict(
 # - Plane inliers may only take SemanticKITTI's flat classes: road 8, parking 9, sidewalk 10,
 #   other-ground 11, terrain 16.
 afi_semantickitti = dict(
-    afi_nuscenes, num_classes=19, ignore_index=19,
+    afi_nuscenes,
     ground=dict(afi_nuscenes['ground'], z_max=-1.3, ego_radius=0.0,
                 flat_classes=[8, 9, 10, 11, 16]))
 # The reference implementation's behaviour (UOV afi/afi.py + pointwidth_features.py, see

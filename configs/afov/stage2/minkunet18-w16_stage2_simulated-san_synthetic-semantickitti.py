@@ -8,6 +8,4 @@ _base_ = [
     '../../_base_/schedules/adamw_warmup-cosine_iters.py',
     '../../_base_/default_runtime.py',
 ]
-model = dict(decode_head=dict(num_classes=19, ignore_index=19,
-                              loss_decode=dict(num_classes=19)))
 train_cfg = dict(max_iters=150, val_interval=150)

@@ -3,6 +3,4 @@
 # MinkUNet34, 0.05 m voxels, reference schedule.
 _base_ = ['../../_base_/datasets/semantickitti_afov.py',
           '../../_base_/minkunet34-w32_afov-stage2_reference-schedule.py']
-model = dict(
-    data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.05, 0.05, 0.05])),
-    decode_head=dict(num_classes=19, ignore_index=19))
+model = dict(data_preprocessor=dict(voxel_layer=dict(voxel_size=[0.05, 0.05, 0.05])))

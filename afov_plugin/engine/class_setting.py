@@ -1,0 +1,60 @@
+"""One class setting per dataset: ``class_names`` and ``ignore_index``, stated in the dataset
+base config; every model part that takes ``num_classes`` or ``ignore_index`` (the decode head,
+its loss, the AFI post-processor) is filled from them, so a model base needs no dataset."""
+import inspect
+from typing import Optional
+
+from mmengine.config import Config
+
+from mmdet3d.registry import MODELS
+
+# the model parts that may take the class count or the ignore index, as paths in cfg.model
+PARTS = (('decode_head', ), ('decode_head', 'loss_decode'), ('test_cfg', 'postprocess'))
+
+
+def accepts(type_name: str, arg: str) -> bool:
+    """Whether the registered model class ``type_name`` takes the keyword ``arg`` (through
+    ``**kwargs`` to its bases included, as mmdet3d's heads pass theirs on)."""
+    cls = MODELS.get(type_name)
+    if cls is None:
+        return False
+    for klass in cls.__mro__:
+        if klass is object:
+            break
+        params = inspect.signature(klass.__init__).parameters
+        if arg in params:
+            return True
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return False
+    return False
+
+
+def _part(model: dict, path: tuple) -> Optional[dict]:
+    for key in path:
+        model = model.get(key) if isinstance(model, dict) else None
+    return model if isinstance(model, dict) and 'type' in model else None
+
+
+def apply_class_setting(cfg: Config) -> Config:
+    """Fill ``num_classes`` (``len(class_names)``) and ``ignore_index`` into every model part
+    of :data:`PARTS` that takes them. A part that states another value is an error naming
+    the key and the fix; a config without ``class_names`` (a teacher's) is left as it is."""
+    names, model = cfg.get('class_names'), cfg.get('model')
+    if names is None or model is None:
+        return cfg
+    wanted = dict(num_classes=len(names), ignore_index=cfg.get('ignore_index', len(names)))
+    for path in PARTS:
+        part = _part(model, path)
+        if part is None:
+            continue
+        for key, value in wanted.items():
+            if not accepts(part['type'], key):
+                continue
+            if part.get(key) is not None and part[key] != value:
+                raise ValueError(
+                    f'{cfg.filename}: model.{".".join(path)}.{key}={part[key]!r}, the dataset '
+                    f'says {value!r} (class_names has {len(names)} classes, ignore_index='
+                    f'{wanted["ignore_index"]}); leave {key} out of the model (or set it to '
+                    'None): it is filled from the dataset base (one class setting per dataset)')
+            part[key] = value
+    return cfg
