@@ -8,8 +8,11 @@ from mmengine.config import Config
 
 from mmdet3d.registry import MODELS
 
-# the model parts that may take the class count or the ignore index, as paths in cfg.model
-PARTS = (('decode_head', ), ('decode_head', 'loss_decode'), ('test_cfg', 'postprocess'))
+# the model parts that may take the class count or the ignore index (paths in cfg.model, and
+# the keys filled there); a loss gets the ignore index from its head at call time (mmdet3d)
+PARTS = ((('decode_head', ), ('num_classes', 'ignore_index')),
+         (('decode_head', 'loss_decode'), ('num_classes', )),
+         (('test_cfg', 'postprocess'), ('num_classes', 'ignore_index')))
 
 
 def accepts(type_name: str, arg: str) -> bool:
@@ -43,11 +46,12 @@ def apply_class_setting(cfg: Config) -> Config:
     if names is None or model is None:
         return cfg
     wanted = dict(num_classes=len(names), ignore_index=cfg.get('ignore_index', len(names)))
-    for path in PARTS:
+    for path, keys in PARTS:
         part = _part(model, path)
         if part is None:
             continue
-        for key, value in wanted.items():
+        for key in keys:
+            value = wanted[key]
             if not accepts(part['type'], key):
                 continue
             if part.get(key) is not None and part[key] != value:
