@@ -45,6 +45,16 @@ def test_every_pipeline_reads_the_one_setting_and_one_key_switches_it(path):
     assert teacher_cache_dir(cfg) == '/data/x/teacher_cache/simulated-catseg'
 
 
+def test_feature_knowledge_is_one_key_with_its_own_cache():
+    cfg = Config.fromfile(osp.join(ROOT, STAGE2))
+    cfg.merge_from_dict({'teacher.feature_knowledge': 0.9})
+    set_data_root(cfg, '/data/x')
+    apply_teacher_setting(cfg)
+    assert all((s.cache_dir, s.teacher) == ('teacher_cache/simulated-san-fk0.9',
+                                            'simulated-san-fk0.9') for s in _cache_steps(cfg))
+    assert teacher_cache_dir(cfg) == '/data/x/teacher_cache/simulated-san-fk0.9'
+
+
 def test_a_pipeline_naming_its_own_cache_is_refused():
     cfg = Config.fromfile(osp.join(ROOT, STAGE2))
     cfg.train_dataloader.dataset.pipeline[2].cache_dir = 'teacher_cache/other'

@@ -20,6 +20,9 @@
 # AFOV_DEMO_VAL_FRAMES (32) scans, 400 iterations, AFOV_DEMO_AZIMUTH (1024) LiDAR azimuth steps.
 # AFOV_DEMO_TASK=mixing: stage 2 plain / with
 # mmdet3d's LaserMix / PolarMix at the same schedule (work_dirs/demo_mixing).
+# AFOV_DEMO_TASK=feature_knowledge: steps 9-11 (TMP, stage 2 from TMP, 1 % fine-tuning, linear
+# probing) with the simulated teacher's features at each κ of AFOV_DEMO_FEATURE_KNOWLEDGE
+# ("0 0.5 0.9"; teacher.feature_knowledge), one cache each (work_dirs/demo_feature_knowledge).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -49,7 +52,10 @@ case "$TASK" in
   mixing)
     [[ "$DATASET" == nuscenes ]] || { echo "[demo] the mixing task runs on nuScenes"; exit 2; }
     NAME=demo_mixing DEFAULT_TMP=0 ;;
-  *) echo "[demo] AFOV_DEMO_TASK must be main or mixing, not $TASK"; exit 2 ;;
+  feature_knowledge)
+    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the feature_knowledge task runs on nuScenes"; exit 2; }
+    NAME=demo_feature_knowledge DEFAULT_TMP=1 ;;
+  *) echo "[demo] AFOV_DEMO_TASK must be main, mixing or feature_knowledge, not $TASK"; exit 2 ;;
 esac
 DATA=${AFOV_DEMO_DATA:-data/synthetic_$DATASET}
 # another voxel size gets its own work dir, so a rerun never reuses checkpoints of the other
@@ -110,6 +116,14 @@ $PY tools/cache_teacher.py "$STAGE2" "${OPTS[@]}" --report "$WORK/cache_report.j
   --cfg-options "${CACHE_OPTS[@]}"
 $PY tools/pseudo_label_report.py "$STAGE2" "${OPTS[@]}" --split val \
   --out "$WORK/pseudo_labels_val.json" --cfg-options "${CACHE_OPTS[@]}"
+read -r -a KAPPAS <<< "${AFOV_DEMO_FEATURE_KNOWLEDGE:-0 0.5 0.9}"
+if [[ "$TASK" == feature_knowledge ]]; then
+  for k in "${KAPPAS[@]}"; do  # the profile's own κ is the cache above (no-op)
+    echo "[demo] 4: caching the simulated $PROFILE teacher at feature_knowledge=$k"
+    $PY tools/cache_teacher.py "$STAGE2" "${OPTS[@]}" \
+      --cfg-options "${CACHE_OPTS[@]}" "teacher.feature_knowledge=$k"
+  done
+fi
 
 schedule() {  # iters -> cfg-options of a run of that length (the cosine follows max_iters)
   echo "train_cfg.max_iters=$1" "default_hooks.checkpoint.interval=$1"
@@ -136,9 +150,13 @@ VAL=("train_cfg.val_interval=$ITERS")
 FT_VAL=("train_cfg.val_interval=$FT_ITERS")
 TMP_CKPT="$WORK/tmp/iter_$TMP_ITERS.pth"
 say() { echo "[demo] $*" >&3; }  # step headers reach the terminal from the lanes too
-wait_for() {  # marker lane_pid: wait until the other lane wrote marker; fail if it died first
+wait_for() {  # marker lane (a|b): wait until that lane wrote marker; fail if it ended first
+  local pid
   while [[ ! -f "$1" ]]; do
-    kill -0 "$2" 2>/dev/null || { say "the other lane ended before writing $1"; return 1; }
+    pid=$(cat "$WORK/lane_$2.pid" 2>/dev/null || true)  # written just after both lanes start
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+      say "lane $2 ended before writing $1"; return 1
+    fi
     sleep 5
   done
 }
@@ -151,7 +169,7 @@ lane_a() {
   evaluate student_afi "$AFI" "$WORK/student/iter_$ITERS.pth" \
     --show-dir "$WORK/student_afi/pictures"
   [[ "$WITH_TMP" == 1 ]] || return 0
-  wait_for "$WORK/tmp/done" "$LANE_B_PID"
+  wait_for "$WORK/tmp/done" b
   say "10: stage 2 initialised from TMP"
   train tmp_student "$STAGE2_TMP" "$TMP_STUDENT_ITERS" "train_cfg.val_interval=$TMP_STUDENT_ITERS" \
     "${CACHE_OPTS[@]}" "load_from=$TMP_CKPT"
@@ -192,8 +210,42 @@ if [[ "$TASK" == mixing ]]; then
     evaluate lasermix "$LASERMIX" "$WORK/lasermix/iter_$ITERS.pth"
   }
 fi
+if [[ "$TASK" == feature_knowledge ]]; then
+  # TMP of every κ first (split over the lanes), then each lane's half of the downstream runs
+  fk_tmp() {  # κ: TMP on that κ's cache
+    train "fk$1/tmp" "$TMP" "$TMP_ITERS" "${CACHE_OPTS[@]}" "teacher.feature_knowledge=$1"
+    touch "$WORK/fk$1/tmp/done"
+  }
+  lane_a() {
+    for ((i = 0; i < ${#KAPPAS[@]}; i += 2)); do say "κ=${KAPPAS[i]}: TMP"; fk_tmp "${KAPPAS[i]}"; done
+    for k in "${KAPPAS[@]}"; do
+      wait_for "$WORK/fk$k/tmp/done" b
+      say "κ=$k: stage 2 initialised from TMP"
+      train "fk$k/tmp_student" "$STAGE2_TMP" "$TMP_STUDENT_ITERS" \
+        "train_cfg.val_interval=$TMP_STUDENT_ITERS" "${CACHE_OPTS[@]}" \
+        "teacher.feature_knowledge=$k" "load_from=$WORK/fk$k/tmp/iter_$TMP_ITERS.pth"
+      evaluate "fk$k/tmp_student" "$STAGE2" "$WORK/fk$k/tmp_student/iter_$TMP_STUDENT_ITERS.pth"
+    done
+  }
+  lane_b() {
+    for ((i = 1; i < ${#KAPPAS[@]}; i += 2)); do say "κ=${KAPPAS[i]}: TMP"; fk_tmp "${KAPPAS[i]}"; done
+    say "1 % labelled scans, random init"
+    train finetune_1pct_random "$FINETUNE" "$FT_ITERS" "${FT_VAL[@]}"
+    evaluate finetune_1pct_random "$FINETUNE" "$WORK/finetune_1pct_random/iter_$FT_ITERS.pth"
+    for k in "${KAPPAS[@]}"; do
+      wait_for "$WORK/fk$k/tmp/done" a
+      say "κ=$k: 1 % labelled scans from TMP; linear probing of TMP"
+      train "fk$k/finetune_1pct_tmp" "$FINETUNE" "$FT_ITERS" "${FT_VAL[@]}" \
+        "load_from=$WORK/fk$k/tmp/iter_$TMP_ITERS.pth"
+      evaluate "fk$k/finetune_1pct_tmp" "$FINETUNE" "$WORK/fk$k/finetune_1pct_tmp/iter_$FT_ITERS.pth"
+      train "fk$k/linear_probe_tmp" "$PROBE" "$FT_ITERS" "${FT_VAL[@]}" \
+        "load_from=$WORK/fk$k/tmp/iter_$TMP_ITERS.pth"
+      evaluate "fk$k/linear_probe_tmp" "$PROBE" "$WORK/fk$k/linear_probe_tmp/iter_$FT_ITERS.pth"
+    done
+  }
+fi
 WITH_TMP=${AFOV_DEMO_TMP:-$DEFAULT_TMP}
-rm -f "$WORK/tmp/done"
+rm -f "$WORK/tmp/done" "$WORK"/fk*/tmp/done "$WORK"/lane_?.pid
 if [[ "$WITH_TMP" == 1 && "$DATASET" != nuscenes ]]; then
   echo "[demo] TMP (steps 9-11) has configs for nuScenes only: set AFOV_DEMO_TMP=0"; exit 2
 fi
@@ -217,6 +269,8 @@ if (( JOBS > 1 )); then
   LANE_B_PID=$!
   lane_a > "$WORK/lane_a.log" 2>&1 &
   LANE_A_PID=$!
+  echo "$LANE_A_PID" > "$WORK/lane_a.pid"
+  echo "$LANE_B_PID" > "$WORK/lane_b.pid"
   join_lane() {  # letter pid: wait for the lane; on failure show its log's end
     wait "$2" && return 0
     echo "[demo] lane $1 failed; end of $WORK/lane_$1.log:"
@@ -228,11 +282,15 @@ if (( JOBS > 1 )); then
   join_lane b "$LANE_B_PID" || FAILED=1
   (( FAILED == 0 )) || exit 1
 else
-  LANE_B_PID=$$
+  echo $$ > "$WORK/lane_a.pid"
+  echo $$ > "$WORK/lane_b.pid"
+  if [[ "$TASK" == feature_knowledge ]]; then  # one after the other: every TMP first
+    for k in "${KAPPAS[@]}"; do fk_tmp "$k"; done
+  fi
   lane_b
   lane_a
 fi
 
 $PY tools/summarize_demo.py --task "$TASK" --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
   --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --tmp-iters "$TMP_ITERS" \
-  --tmp-student-iters "$TMP_STUDENT_ITERS" --start "$START"
+  --tmp-student-iters "$TMP_STUDENT_ITERS" --start "$START" --feature-knowledge "${KAPPAS[@]}"

@@ -45,6 +45,49 @@ def mixing_summary(args) -> None:
     print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")
 
 
+def feature_knowledge_summary(args) -> None:
+    """TMP figures at each κ of the simulated teacher's features (AFOV_DEMO_TASK=
+    feature_knowledge): TMP -> stage 2, 1 % fine-tuning from TMP against random init, linear
+    probing; a picture of the three against κ."""
+    random_init = pct(test_metrics(osp.join(args.work_dir, 'finetune_1pct_random', 'test'))[
+        'miou'])
+    rows = []
+    for k in args.feature_knowledge:
+        run = {name: pct(test_metrics(osp.join(args.work_dir, f'fk{k}', name, 'test'))['miou'])
+               for name in ('tmp_student', 'finetune_1pct_tmp', 'linear_probe_tmp')}
+        rows.append(dict(feature_knowledge=float(k), tmp_student_miou=run['tmp_student'],
+                         finetune_1pct_miou_tmp_init=run['finetune_1pct_tmp'],
+                         finetune_1pct_tmp_over_random=round(
+                             run['finetune_1pct_tmp'] - random_init, 2),
+                         linear_probe_miou_tmp_init=run['linear_probe_tmp']))
+    summary = dict(rows=rows, finetune_1pct_miou_random_init=random_init,
+                   data_root=args.data_root, world_version=world_version(args.data_root),
+                   tmp_iters=args.tmp_iters, tmp_student_iters=args.tmp_student_iters,
+                   seconds=round(time.time() - args.start, 1))
+    atomic_write_text(osp.join(args.work_dir, 'summary.json'), json.dumps(summary, indent=1))
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    kappas = [r['feature_knowledge'] for r in rows]
+    for key, label in (('tmp_student_miou', 'TMP -> stage 2'),
+                       ('finetune_1pct_miou_tmp_init', '1 % labels, TMP init'),
+                       ('linear_probe_miou_tmp_init', 'linear probe of TMP')):
+        ax.plot(kappas, [r[key] for r in rows], 'o-', label=label)
+    ax.axhline(random_init, color='grey', ls='--', label='1 % labels, random init')
+    ax.set_xlabel('feature_knowledge κ of the simulated teacher')
+    ax.set_ylabel('val mIoU (%)')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(osp.join(args.work_dir, 'feature_knowledge.png'), dpi=120)
+    print(f"\n{'κ':>5}{'TMP->stage 2':>14}{'1 % TMP':>9}{'1 % random':>12}{'probe':>8}")
+    for r in rows:
+        print(f"{r['feature_knowledge']:>5}{r['tmp_student_miou']:>14}"
+              f"{r['finetune_1pct_miou_tmp_init']:>9}{random_init:>12}"
+              f"{r['linear_probe_miou_tmp_init']:>8}")
+    print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--work-dir', required=True)
@@ -56,10 +99,15 @@ def main() -> None:
     parser.add_argument('--tmp-student-iters', type=int,
                         help='iterations of stage 2 from the TMP init (default: --iters)')
     parser.add_argument('--start', type=float, required=True)
-    parser.add_argument('--task', choices=['main', 'mixing'], default='main')
+    parser.add_argument('--task', choices=['main', 'mixing', 'feature_knowledge'],
+                        default='main')
+    parser.add_argument('--feature-knowledge', nargs='*', default=[],
+                        help='the κ values of the feature_knowledge task')
     args = parser.parse_args()
     if args.task == 'mixing':
         return mixing_summary(args)
+    if args.task == 'feature_knowledge':
+        return feature_knowledge_summary(args)
     tmp_student_iters = args.tmp_student_iters or args.iters
     pl = json.load(open(osp.join(args.work_dir, 'pseudo_labels_val.json')))
     student = test_metrics(osp.join(args.work_dir, 'student', 'test'))

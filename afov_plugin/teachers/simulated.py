@@ -18,7 +18,16 @@ segmenters, in this order, per image:
    with probability ``p_patch``;
 9. *granularity*: one region per distinct prompt (semantic teachers) or per segment
    (``panoptic=True``);
-10. *feature noise*: region feature = normalise(text[prompt] + ``feat_noise`` · n/√D).
+10. *features as SAN derives them*: per region, soft group scores
+    p = (1 − κ/2)·onehot(label) + κ/2·q, with q the region's true-group shares (its pixels'
+    ground truth), so the true group keeps mass when the label is wrong while the label stays
+    the argmax (as SAN's label is the argmax of its scores); region feature =
+    normalise(Σ_g p_g·text[prompt_g] + κ·appearance + ``feat_noise``·n/√D), where
+    appearance is the pixel-mean of the region's segments' appearance vectors (one per object
+    instance (seeded by its id, the same in every camera and frame) or stuff group: its true
+    group's random direction plus an instance part, aligned with no text).
+    κ = ``feature_knowledge`` in [0, 1): how much the features know beyond the label;
+    κ = 0 gives text[prompt] + noise exactly (the features before κ existed).
 
 Text embeddings: each dictionary group gets a random direction, each prompt a perturbation of
 it, so prompts of one group are more similar to each other than to other prompts. Profiles
@@ -78,6 +87,12 @@ CONFUSABLE = {
     'fence': ['building', 'vegetation'], 'trunk': ['vegetation', 'pole'],
     'pole': ['trunk', 'traffic-sign', 'building'], 'traffic-sign': ['pole', 'building'],
 }
+# κ of every profile (step 10). 0.5: the label keeps at least 3/4 of a region's score mass
+# and a wrongly labelled region's true class a quarter; real SAN features are sums of mask
+# embeddings weighted by soft mask scores, so they sit between their label's and their
+# region's true class's text, but no real teacher is measured here (README, "How much the
+# teacher's features know"), so the value is the midpoint of the range, not a fit
+FEATURE_KNOWLEDGE = 0.5
 STUFF_HINTS = ('surface', 'flat', 'sidewalk', 'terrain', 'manmade', 'vegetation', 'road',
                'parking', 'ground', 'building', 'fence', 'sky')
 
@@ -87,15 +102,23 @@ PROFILES: Dict[str, dict] = {
     # accuracy of point pseudo-labels): SAN 55.0 / 80.4, CAT-Seg 55.0 / 77.1, FC-CLIP 46.0 /
     # 79.0, MaskCLIP 55.0 / 50.2. p_unknown also absorbs that the synthetic world puts a few
     # more points in camera view than real nuScenes (~59 % against 55 %, see README).
+    # feature_knowledge (κ, step 10) changes the features only, never a label, so the
+    # calibration holds at every value.
     'san': dict(p_confuse=0.13, p_unknown=0.06, p_void=0.0, p_miss_small=0.5, min_area=400,
-                bleed=6, p_patch=0.0, panoptic=False, feat_noise=0.6),
+                bleed=6, p_patch=0.0, panoptic=False, feat_noise=0.6,
+                feature_knowledge=FEATURE_KNOWLEDGE),
     'catseg': dict(p_confuse=0.16, p_unknown=0.07, p_void=0.0, p_miss_small=0.5, min_area=400,
-                   bleed=8, p_patch=0.0, panoptic=False, feat_noise=0.7),
+                   bleed=8, p_patch=0.0, panoptic=False, feat_noise=0.7,
+                   feature_knowledge=FEATURE_KNOWLEDGE),
     'fcclip': dict(p_confuse=0.14, p_unknown=0.06, p_void=0.18, p_miss_small=0.3,
-                   min_area=250, bleed=4, p_patch=0.0, panoptic=True, feat_noise=0.5),
+                   min_area=250, bleed=4, p_patch=0.0, panoptic=True, feat_noise=0.5,
+                   feature_knowledge=FEATURE_KNOWLEDGE),
     'maskclip': dict(p_confuse=0.31, p_unknown=0.06, p_void=0.0, p_miss_small=0.8,
-                     min_area=900, bleed=12, p_patch=0.25, panoptic=False, feat_noise=1.0),
+                     min_area=900, bleed=12, p_patch=0.25, panoptic=False, feat_noise=1.0,
+                     feature_knowledge=FEATURE_KNOWLEDGE),
 }
+# appearance vectors: a random direction per true group, plus this much of a per-instance one
+APPEARANCE_SPREAD = 0.5
 
 
 def _seed(*parts) -> int:
@@ -123,26 +146,44 @@ class SimulatedOVTeacher(BaseOVTeacher):
         profile: ``san`` | ``catseg`` | ``fcclip`` | ``maskclip``; ``overrides`` changes any
             of its parameters.
         feature_dim: CLIP dimension (512 like ViT-B, 768 like ViT-L).
+        feature_knowledge: κ of step 10 in [0, 1) (default: the profile's); another value
+            than the profile's is part of the teacher's name (``simulated-san-fk0.5``), so
+            its cache has its own folder.
         gt_dataset: which raw-id table the ground-truth maps use; defaults to the dictionary.
         seed: changes every random decision (another "teacher run").
     """
 
-    @classmethod
-    def name_from_config(cls, profile: str = 'san', **kwargs) -> str:
-        return f'simulated-{profile}'
-
-    def __init__(self, dictionary: str = 'nuscenes', profile: str = 'san',
-                 feature_dim: int = 512, gt_dataset: Optional[str] = None, seed: int = 0,
-                 overrides: Optional[dict] = None) -> None:
+    @staticmethod
+    def _params(profile: str, feature_knowledge: Optional[float] = None,
+                overrides: Optional[dict] = None) -> dict:
         if profile not in PROFILES:
             raise ValueError(f'unknown simulated teacher profile {profile!r}; choose from '
                              f'{sorted(PROFILES)}')
+        params = dict(PROFILES[profile], **(overrides or {}))
+        if feature_knowledge is not None:
+            params['feature_knowledge'] = float(feature_knowledge)
+        if not 0.0 <= params['feature_knowledge'] < 1.0:
+            raise ValueError(f'feature_knowledge must be in [0, 1) (at 1 the label would no '
+                             f"longer be the scores' argmax), not {params['feature_knowledge']}")
+        return params
+
+    @classmethod
+    def name_from_config(cls, profile: str = 'san', feature_knowledge: Optional[float] = None,
+                         overrides: Optional[dict] = None, **kwargs) -> str:
+        kappa = cls._params(profile, feature_knowledge, overrides)['feature_knowledge']
+        suffix = '' if kappa == PROFILES[profile]['feature_knowledge'] else f'-fk{kappa:g}'
+        return f'simulated-{profile}{suffix}'
+
+    def __init__(self, dictionary: str = 'nuscenes', profile: str = 'san',
+                 feature_dim: int = 512, gt_dataset: Optional[str] = None, seed: int = 0,
+                 overrides: Optional[dict] = None,
+                 feature_knowledge: Optional[float] = None) -> None:
         self.dictionary = load_class_dictionary(dictionary)
         self.profile = profile
-        self.params = dict(PROFILES[profile], **(overrides or {}))
+        self.params = self._params(profile, feature_knowledge, overrides)
         self.feature_dim = feature_dim
         self.seed = seed
-        self.name = self.name_from_config(profile=profile)
+        self.name = self.name_from_config(profile, feature_knowledge, overrides)
         self.config_text = repr(dict(profile=profile, params=self.params, dim=feature_dim,
                                      seed=seed))
         self.checkpoint_sha256 = hashlib.sha256(self.config_text.encode()).hexdigest()
@@ -162,6 +203,12 @@ class SimulatedOVTeacher(BaseOVTeacher):
         self._group_prompts = [np.flatnonzero(self.dictionary.prompt_group == g)
                                for g in range(len(groups))]
         self._text = simulated_text_bank(self.dictionary, feature_dim, seed=seed)
+        # step 10: each group's most likely prompt, and its appearance direction
+        self._group_text = self._text[[ps[0] for ps in self._group_prompts]]
+        rng = np.random.default_rng(_seed('appearance', self.dictionary.fingerprint,
+                                          feature_dim, seed))
+        app = rng.standard_normal((len(groups), feature_dim))
+        self._group_appearance = app / np.linalg.norm(app, axis=1, keepdims=True)
 
     def text_bank(self) -> np.ndarray:
         return self._text
@@ -170,7 +217,8 @@ class SimulatedOVTeacher(BaseOVTeacher):
     def simulate(self, gt_class: np.ndarray, gt_instance: np.ndarray, key: str) -> TeacherOutput:
         """Teacher output from raw class (H, W) and instance (H, W) maps."""
         p = self.params
-        rng = np.random.default_rng(_seed(self.name, self.seed, key))
+        # seeded by the profile, not the name: κ (in the name) never changes a label
+        rng = np.random.default_rng(_seed(f'simulated-{self.profile}', self.seed, key))
         h, w = gt_class.shape
         scale = np.sqrt(h * w / (1600 * 900))
         group = self._gt_lut[gt_class.astype(np.int64)]
@@ -243,11 +291,45 @@ class SimulatedOVTeacher(BaseOVTeacher):
         region_map = np.zeros((h, w), dtype=np.uint8 if k < 256 else np.uint16)
         region_map[valid] = inv + 1
         region_prompt = (keys % 100000) if p['panoptic'] else keys
-        # 10. features around the prompt's text embedding
+        # 10. features: soft scores over groups and appearance (κ), then noise
         noise = rng.standard_normal((k, self.feature_dim)) / np.sqrt(self.feature_dim)
-        feat = self._text[region_prompt] + p['feat_noise'] * noise
+        feat = self._text[region_prompt].astype(np.float64)
+        if p['feature_knowledge'] > 0 and k:
+            feat = self._knowing_features(feat, region_prompt, inv, group[valid], seg[valid],
+                                          seg_ids, seg_group, p['feature_knowledge'])
+        feat = feat + p['feat_noise'] * noise
         feat /= np.linalg.norm(feat, axis=1, keepdims=True) + 1e-12
         return TeacherOutput(region_map, region_prompt.astype(np.int64), feat.astype(np.float32))
+
+    def _knowing_features(self, label_text: np.ndarray, region_prompt: np.ndarray,
+                          region_of: np.ndarray, true_group: np.ndarray, seg_of: np.ndarray,
+                          seg_ids: np.ndarray, seg_group: np.ndarray,
+                          kappa: float) -> np.ndarray:
+        """(K, D) Σ_g p_g·text_g + κ·appearance of step 10, before noise. ``region_of``,
+        ``true_group``, ``seg_of``: per labelled pixel its region, true group and segment."""
+        k, n_groups, n_seg = len(region_prompt), len(self._group_text), len(seg_ids)
+        label = self.dictionary.prompt_group[region_prompt]
+        shares = np.bincount(region_of * n_groups + true_group,
+                             minlength=k * n_groups).reshape(k, n_groups).astype(np.float64)
+        shares /= shares.sum(1, keepdims=True)
+        scores = kappa / 2 * shares
+        scores[np.arange(k), label] += 1 - kappa / 2
+        assert (scores.argmax(1) == label).all()  # the label stays the scores' argmax
+        others = scores.copy()
+        others[np.arange(k), label] = 0.0  # the label's own prompt replaces its group's
+        feat = others @ self._group_text + scores[np.arange(k), label, None] * label_text
+        # appearance: per segment its true group's direction + its own part, seeded by the
+        # segment's id (instance id + 1000, or the stuff group), so an object looks the same
+        # in every camera and frame of its scene
+        own = np.stack([np.random.default_rng(_seed('appearance', self.seed, int(i)))
+                        .standard_normal(self.feature_dim) for i in seg_ids])
+        own /= np.sqrt(self.feature_dim)
+        seg_app = self._group_appearance[seg_group] + APPEARANCE_SPREAD * own
+        seg_app /= np.linalg.norm(seg_app, axis=1, keepdims=True)
+        counts = np.bincount(region_of * n_seg + seg_of,
+                             minlength=k * n_seg).reshape(k, n_seg).astype(np.float64)
+        appearance = (counts / counts.sum(1, keepdims=True)) @ seg_app
+        return feat + kappa * appearance
 
     def predict(self, images: Sequence[np.ndarray], metas: Sequence[dict]) -> List[TeacherOutput]:
         from ..synthetic import ground_truth_paths
