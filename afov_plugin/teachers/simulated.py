@@ -147,7 +147,7 @@ class SimulatedOVTeacher(BaseOVTeacher):
             of its parameters.
         feature_dim: CLIP dimension (512 like ViT-B, 768 like ViT-L).
         feature_knowledge: κ of step 10 in [0, 1) (default: the profile's); another value
-            than the profile's is part of the teacher's name (``simulated-san-fk0.5``), so
+            than the profile's is part of the teacher's name (``simulated-san-fk0.9``), so
             its cache has its own folder.
         gt_dataset: which raw-id table the ground-truth maps use; defaults to the dictionary.
         seed: changes every random decision (another "teacher run").
