@@ -23,6 +23,8 @@
 # AFOV_DEMO_TASK=feature_knowledge: steps 9-11 (TMP, stage 2 from TMP, 1 % fine-tuning, linear
 # probing) with the simulated teacher's features at each κ of AFOV_DEMO_FEATURE_KNOWLEDGE
 # ("0 0.5 0.9"; teacher.feature_knowledge), one cache each (work_dirs/demo_feature_knowledge).
+# AFOV_DEMO_TASK=text_head: stage 2 with the linear head / with the text-embedding classifier
+# (TextEmbeddingHead) at the same schedule (work_dirs/demo_text_head).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -55,7 +57,11 @@ case "$TASK" in
   feature_knowledge)
     [[ "$DATASET" == nuscenes ]] || { echo "[demo] the feature_knowledge task runs on nuScenes"; exit 2; }
     NAME=demo_feature_knowledge DEFAULT_TMP=1 ;;
-  *) echo "[demo] AFOV_DEMO_TASK must be main, mixing or feature_knowledge, not $TASK"; exit 2 ;;
+  text_head)
+    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the text_head task runs on nuScenes"; exit 2; }
+    NAME=demo_text_head DEFAULT_TMP=0 ;;
+  *) echo "[demo] AFOV_DEMO_TASK must be main, mixing, feature_knowledge or text_head, not" \
+       "$TASK"; exit 2 ;;
 esac
 DATA=${AFOV_DEMO_DATA:-data/synthetic_$DATASET}
 # another voxel size gets its own work dir, so a rerun never reuses checkpoints of the other
@@ -73,6 +79,7 @@ SEED=${AFOV_DEMO_SEED:-0}
 JOBS=${AFOV_DEMO_JOBS:-2}
 LASERMIX=configs/afov/stage2/minkunet18-w16_stage2-lasermix_simulated-san_synthetic-nuscenes.py
 POLARMIX=configs/afov/stage2/minkunet18-w16_stage2-polarmix_simulated-san_synthetic-nuscenes.py
+TEXT_HEAD=configs/afov/stage2/minkunet18-w16_stage2-text-head_simulated-san_synthetic-nuscenes.py
 TMP=configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py
 STAGE2_TMP=configs/afov/stage2/minkunet18-w16_stage2-from-tmp_simulated-san_synthetic-nuscenes.py
 FINETUNE=configs/afov/downstream/minkunet18-w16_finetune-1pct_synthetic-nuscenes.py
@@ -208,6 +215,18 @@ if [[ "$TASK" == mixing ]]; then
     say "mixing: stage 2 with LaserMix"
     train lasermix "$LASERMIX" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
     evaluate lasermix "$LASERMIX" "$WORK/lasermix/iter_$ITERS.pth"
+  }
+fi
+if [[ "$TASK" == text_head ]]; then
+  lane_a() {
+    say "text_head: stage 2 with the linear head"
+    train student "$STAGE2" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate student "$STAGE2" "$WORK/student/iter_$ITERS.pth"
+  }
+  lane_b() {
+    say "text_head: stage 2 with the text-embedding classifier"
+    train text_head "$TEXT_HEAD" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate text_head "$TEXT_HEAD" "$WORK/text_head/iter_$ITERS.pth"
   }
 fi
 if [[ "$TASK" == feature_knowledge ]]; then

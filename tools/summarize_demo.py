@@ -24,22 +24,28 @@ def pct(v) -> float:
     return round(100.0 * float(v), 2)
 
 
-def mixing_summary(args) -> None:
-    """Stage 2 plain / LaserMix / PolarMix (AFOV_DEMO_TASK=mixing)."""
+# tasks comparing stage-2 variants at the same schedule against the plain student
+VARIANTS = {'mixing': ('lasermix', 'polarmix'), 'text_head': ('text_head', )}
+
+
+def variants_summary(args) -> None:
+    """Stage 2 plain against its variants of the task (AFOV_DEMO_TASK=mixing: LaserMix /
+    PolarMix; text_head: the text-embedding classifier)."""
+    variants = VARIANTS[args.task]
     summary = {}
-    for name in ('student', 'lasermix', 'polarmix'):
+    for name in ('student', ) + variants:
         m = test_metrics(osp.join(args.work_dir, name, 'test'))
         summary.update({f'{name}_miou': pct(m['miou']),
                         f'{name}_miou_in_view': pct(m['miou_in_view']),
                         f'{name}_miou_out_of_view': pct(m['miou_out_of_view'])})
-    for name in ('lasermix', 'polarmix'):
+    for name in variants:
         summary[f'{name}_over_student'] = round(
             summary[f'{name}_miou'] - summary['student_miou'], 2)
     summary.update(data_root=args.data_root, config=args.config, iters=args.iters,
                    seconds=round(time.time() - args.start, 1))
     atomic_write_text(osp.join(args.work_dir, 'summary.json'), json.dumps(summary, indent=1))
     print(f"\n{'stage 2 (same schedule)':<30}{'mIoU':>8}{'in-view':>8}{'out-view':>9}")
-    for name in ('student', 'lasermix', 'polarmix'):
+    for name in ('student', ) + variants:
         print(f"{name:<30}{summary[f'{name}_miou']:>8}{summary[f'{name}_miou_in_view']:>8}"
               f"{summary[f'{name}_miou_out_of_view']:>9}")
     print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")
@@ -99,13 +105,13 @@ def main() -> None:
     parser.add_argument('--tmp-student-iters', type=int,
                         help='iterations of stage 2 from the TMP init (default: --iters)')
     parser.add_argument('--start', type=float, required=True)
-    parser.add_argument('--task', choices=['main', 'mixing', 'feature_knowledge'],
+    parser.add_argument('--task', choices=['main', 'feature_knowledge'] + list(VARIANTS),
                         default='main')
     parser.add_argument('--feature-knowledge', nargs='*', default=[],
                         help='the κ values of the feature_knowledge task')
     args = parser.parse_args()
-    if args.task == 'mixing':
-        return mixing_summary(args)
+    if args.task in VARIANTS:
+        return variants_summary(args)
     if args.task == 'feature_knowledge':
         return feature_knowledge_summary(args)
     tmp_student_iters = args.tmp_student_iters or args.iters

@@ -66,8 +66,10 @@ def apply_teacher_setting(cfg: Config) -> Config:
     Each ``LoadTeacherCache`` gets ``cache_dir`` (``teacher_cache_dir``, unresolved: the
     transform joins it with its dataset's root), ``dictionary`` and the expected ``teacher``
     name, so a cache of another teacher is refused when it is opened; each
-    ``PseudoLabelsAndSuperpoints`` gets ``dictionary``. A pipeline that names
-    another folder or dictionary itself is an error: the setting lives in one place.
+    ``PseudoLabelsAndSuperpoints`` gets ``dictionary``; a decode head that takes
+    ``text_cache`` (:class:`TextEmbeddingHead`) gets the folder resolved against the train
+    set's root, ``dictionary`` and ``teacher``. A pipeline or head that names another folder
+    or dictionary itself is an error: the setting lives in one place.
     """
     if cfg.get('teacher') is None:
         return cfg
@@ -89,4 +91,18 @@ def apply_teacher_setting(cfg: Config) -> Config:
                         f"{'teacher_cache_dir' if key == 'cache_dir' else key} instead (one "
                         'teacher setting per config)')
                 step[key] = value
+    _fill_head(cfg, dict(wanted, text_cache=teacher_cache_dir(cfg)))
     return cfg
+
+
+def _fill_head(cfg: Config, wanted: dict) -> None:
+    from .class_setting import accepts
+    head = (cfg.get('model') or {}).get('decode_head')
+    if not isinstance(head, dict) or not accepts(head.get('type', ''), 'text_cache'):
+        return
+    for key in ('text_cache', 'dictionary', 'teacher'):
+        if key != 'text_cache' and head.get(key) not in (None, wanted[key]):
+            raise ValueError(f'{cfg.filename}: model.decode_head.{key}={head[key]!r}, the '
+                             f'config says {wanted[key]!r}; leave it out of the head (one '
+                             'teacher setting per config)')
+        head[key] = wanted[key]
