@@ -62,3 +62,22 @@ def cached_nuscenes(tiny_nuscenes):
                      '--batch-size', '2'])
     assert proc.returncode == 0, proc.stderr[-2000:]
     return tiny_nuscenes
+
+
+STAGE2_RUN_ITERS = 12
+
+
+@pytest.fixture(scope='session')
+def stage2_run(cached_nuscenes, tmp_path_factory):
+    """One short stage-2 training through tools/train.py on ``cached_nuscenes`` (the config's
+    own schedule, val at the end), shared by the tests that read its log, its learning rates
+    and its checkpoint: (work dir, stdout + stderr)."""
+    iters = STAGE2_RUN_ITERS
+    work = str(tmp_path_factory.mktemp('stage2_run'))
+    proc = run_tool(['tools/train.py', STAGE2, '--data-root', cached_nuscenes, '--work-dir',
+                     work, '--cfg-options', f'train_cfg.max_iters={iters}',
+                     f'train_cfg.val_interval={iters}',
+                     f'default_hooks.checkpoint.interval={iters}'] + SMALL)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    return work, out

@@ -15,7 +15,8 @@ import afov_plugin  # noqa: F401
 from afov_plugin.engine import load_config
 from afov_plugin.vocabulary.class_dictionary import DICTIONARY_DIR
 
-TEXT_HEAD = 'configs/afov/stage2/minkunet18-w16_stage2-text-head_simulated-san_synthetic-nuscenes.py'
+TEXT_HEAD = ('configs/afov/stage2/'
+             'minkunet18-w16_stage2-text-head_simulated-san_synthetic-nuscenes.py')
 DICT_FILE = osp.join(DICTIONARY_DIR, 'nuscenes.json')
 register_all_modules(init_default_scope=False)
 

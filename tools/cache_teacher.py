@@ -21,12 +21,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import afov_plugin  # noqa: E402,F401
 from afov_plugin.vocabulary import load_class_dictionary  # noqa: E402
 from afov_plugin.engine import rank_and_device, set_data_root, teacher_cache_dir  # noqa: E402
-from afov_plugin.teachers import (TeacherCache, dataset_images, run_teacher_pass,  # noqa: E402
+from afov_plugin.teachers import (TeacherCache, config_images, run_teacher_pass,  # noqa: E402
                                   shard, teacher_config_for_device, verify_cache)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
+from mmdet3d.registry import MODELS  # noqa: E402
 
 
 def int_at_least(low: int):
@@ -64,16 +64,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def split_dataset_cfg(cfg: Config, split: str) -> dict:
-    loader = {'train': cfg.train_dataloader, 'val': cfg.val_dataloader,
-              'test': cfg.test_dataloader}[split]
-    ds = loader.dataset.copy()
-    ds.pipeline = []
-    ds.modality = dict(ds.get('modality', {}), use_camera=True)
-    ds.test_mode = True
-    return ds
-
-
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -87,10 +77,7 @@ def main() -> None:
     if args.cache_dir:  # the same setting as --cfg-options teacher_cache_dir=...
         cfg.teacher_cache_dir = osp.abspath(args.cache_dir)
     cache_dir = teacher_cache_dir(cfg)
-    images = []
-    for split in args.splits:
-        images += dataset_images(DATASETS.build(split_dataset_cfg(cfg, split)))
-    images = sorted(dict(images).items())
+    images = config_images(cfg, args.splits)
     if args.verify:
         result = verify_cache(TeacherCache.open(cache_dir, dictionary), images,
                               workers=args.workers)

@@ -22,6 +22,24 @@ def report_pipeline(cfg, split: str = 'val') -> List[dict]:
     return steps
 
 
+def split_pseudo_label_report(cfg, split: str = 'val',
+                              show_progress: bool = True) -> Dict[str, object]:
+    """:func:`pseudo_label_statistics` of a (completed) config's cached pseudo-labels on its
+    ``train`` or ``val`` infos, through :func:`report_pipeline`: what
+    ``tools/pseudo_label_report.py`` prints and writes."""
+    from mmdet3d.registry import DATASETS
+    loader = cfg.train_dataloader if split == 'train' else cfg.val_dataloader
+    ds_cfg = loader.dataset.copy()
+    ds_cfg.ann_file = loader.dataset.ann_file
+    ds_cfg.pipeline = report_pipeline(cfg)
+    ds_cfg.test_mode = True
+    dataset = DATASETS.build(ds_cfg)
+    stats = pseudo_label_statistics(dataset, dataset.metainfo['classes'], dataset.ignore_index,
+                                    show_progress=show_progress)
+    stats['scans'] = len(dataset)
+    return stats
+
+
 def pseudo_label_statistics(dataset, class_names: Sequence[str], ignore_index: int,
                             show_progress: bool = True) -> Dict[str, object]:
     """Coverage, accuracy, per-class precision/recall and teacher-projection mIoU.

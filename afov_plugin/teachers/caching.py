@@ -80,6 +80,28 @@ def dataset_images(dataset) -> List[Tuple[str, str]]:
     return sorted(out.items())
 
 
+def split_dataset_cfg(cfg, split: str) -> dict:
+    """The dataset of a config's ``train`` / ``val`` / ``test`` loader, cameras on, no
+    pipeline (only its infos are read)."""
+    loader = {'train': cfg.train_dataloader, 'val': cfg.val_dataloader,
+              'test': cfg.test_dataloader}[split]
+    ds = loader.dataset.copy()
+    ds.pipeline = []
+    ds.modality = dict(ds.get('modality', {}), use_camera=True)
+    ds.test_mode = True
+    return ds
+
+
+def config_images(cfg, splits=('train', 'val')) -> List[Tuple[str, str]]:
+    """(cache key, absolute path) of every camera image of the config's ``splits``, sorted,
+    each once: what ``tools/cache_teacher.py`` caches."""
+    from mmdet3d.registry import DATASETS
+    images = []
+    for split in splits:
+        images += dataset_images(DATASETS.build(split_dataset_cfg(cfg, split)))
+    return sorted(dict(images).items())
+
+
 def shard(items: list, index: int, count: int) -> list:
     if not 0 <= index < count:
         raise ValueError(f'shard {index}/{count}: index must be in 0..{count - 1}')

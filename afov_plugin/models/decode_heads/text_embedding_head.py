@@ -131,9 +131,18 @@ class TextEmbeddingHead(AFOVMinkUNetHead):
 
     def forward(self, x: Tensor) -> Tensor:
         """(V, channels) → (V, C) logits: over the dictionary's classes in training, over
-        the ``vocabulary``'s in eval mode (what ``predict`` gives per point)."""
-        vocabulary = None if self.training else self.vocabulary
-        emb = self.class_embedding(vocabulary)
-        logits = F.normalize(self.cls_seg(x), dim=1) @ emb.T / self.tau
+        the ``vocabulary``'s in eval mode (what ``predict`` gives per point).
+
+        cos(W·x + b, e_c) / τ, computed in the backbone's channels: the numerator from the
+        (channels, C) product Wᵀ·Eᵀ, ‖W·x + b‖ from the channels × channels Gram matrix WᵀW,
+        so the (V, D) projected features are never formed (D = 512 ≫ channels).
+        """
+        emb = self.class_embedding(None if self.training else self.vocabulary)    # (C, D)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        w, b = self.conv_seg.weight, self.conv_seg.bias                           # (D, ch), (D,)
+        num = x @ (w.T @ emb.T) + b @ emb.T                                       # (V, C)
+        sq = ((x @ (w.T @ w)) * x).sum(1) + 2 * (x @ (w.T @ b)) + b @ b           # ‖Wx + b‖²
+        logits = num / sq.clamp_min(1e-24).sqrt()[:, None] / self.tau
         absent = emb.abs().sum(1) == 0
         return logits.masked_fill(absent[None], ABSENT_LOGIT) if absent.any() else logits

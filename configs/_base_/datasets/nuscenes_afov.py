@@ -22,6 +22,9 @@ teacher = dict(type='MMSegOVTeacher', dictionary=dictionary,
 # Every LoadTeacherCache step, tools/cache_teacher.py and the reports read these three keys
 # (afov_plugin/engine/teacher_setting.py); a cache of another teacher is refused.
 teacher_cache_dir = None
+# the zero-shot protocol's unseen classes (seed 002's nuScenes split; the rest are seen),
+# filled into its pipeline steps and metric by engine/class_setting.py
+unseen_classes = ['motorcycle', 'construction_vehicle', 'traffic_cone', 'trailer']
 backend_args = None
 
 # Pipelines are built from these blocks, here only (children pick a pipeline by name).
@@ -60,6 +63,14 @@ tmp_train_pipeline = [load_points, dict(type='PointPixelPairing'), tmp_crop] + t
 tmp_train_pipeline_half_crops = [load_points, dict(type='PointPixelPairing'),
                                  dict(tmp_crop, prob=0.5)] + tmp_after_crop
 test_pipeline = [load_points] + load_ground_truth + [dict(type='PointPixelPairing'), pack_test]
+# zero-shot: seen classes' ground truth + the teacher's unseen-class pseudo-labels; the
+# seen-only supervised lower bound (configs/afov/zero_shot/)
+zero_shot_train_pipeline = [load_points] + load_ground_truth + [
+    dict(type='SeenClassGroundTruth')] + teacher_pseudo_labels + [
+    dict(type='ZeroShotLabels')] + augmentation + [pack_labels]
+seen_gt_train_pipeline = [load_points] + load_ground_truth + [
+    dict(type='SeenClassGroundTruth', out_key='pts_semantic_mask')] + augmentation + [
+    pack_labels]
 # the test pipeline plus the teacher's pseudo-labels, packed as pts_semantic_mask (marked as
 # the teacher's; the metric's ground truth stays in eval_ann_info): AFI's covering reads them
 teacher_test_pipeline = [load_points] + load_ground_truth + teacher_pseudo_labels + [pack_test]

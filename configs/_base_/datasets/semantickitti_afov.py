@@ -15,6 +15,9 @@ teacher = dict(type='MMSegOVTeacher', dictionary=dictionary,
 # Every LoadTeacherCache step, tools/cache_teacher.py and the reports read these three keys
 # (afov_plugin/engine/teacher_setting.py); a cache of another teacher is refused.
 teacher_cache_dir = None
+# the zero-shot protocol's unseen classes (seed 002's SemanticKITTI split; the rest are seen),
+# filled into its pipeline steps and metric by engine/class_setting.py
+unseen_classes = ['motorcycle', 'truck', 'bicyclist', 'traffic-sign']
 modality = dict(use_lidar=True, use_camera=True)
 
 # Pipelines are built from these blocks, here only (children pick a pipeline by name).
@@ -31,6 +34,14 @@ pack_labels, pack_test = _base_.pack_labels, _base_.pack_test
 train_pipeline = [load_points] + teacher_pseudo_labels + augmentation + [pack_labels]
 gt_train_pipeline = [load_points] + load_ground_truth + augmentation + [pack_labels]
 test_pipeline = [load_points] + load_ground_truth + [dict(type='PointPixelPairing'), pack_test]
+# zero-shot: seen classes' ground truth + the teacher's unseen-class pseudo-labels; the
+# seen-only supervised lower bound (configs/afov/zero_shot/)
+zero_shot_train_pipeline = [load_points] + load_ground_truth + [
+    dict(type='SeenClassGroundTruth')] + teacher_pseudo_labels + [
+    dict(type='ZeroShotLabels')] + augmentation + [pack_labels]
+seen_gt_train_pipeline = [load_points] + load_ground_truth + [
+    dict(type='SeenClassGroundTruth', out_key='pts_semantic_mask')] + augmentation + [
+    pack_labels]
 # the test pipeline plus the teacher's pseudo-labels (AFI's covering reads them)
 teacher_test_pipeline = [load_points] + load_ground_truth + teacher_pseudo_labels + [pack_test]
 train_dataloader = dict(
