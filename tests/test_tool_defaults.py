@@ -9,7 +9,7 @@ import re
 import shlex
 
 import pytest
-from conftest import ROOT, run_tool
+from conftest import ROOT
 
 SYNTHETIC_NUS_BASE = 'configs/_base_/datasets/synthetic-nuscenes_afov.py'
 
@@ -40,19 +40,19 @@ def test_create_synthetic_default_version_is_the_configs_and_create_datas():
 
 
 @pytest.mark.timeout(900)
-def test_default_synthetic_nuscenes_set_is_read_by_create_data_and_the_configs(tmp_path):
+def test_default_synthetic_nuscenes_set_is_read_by_create_data_and_the_configs(
+        tmp_path, capsys):
     """create_synthetic with no --version, create_data with no --version: the info pkls and
     folders the synthetic configs name exist and are not empty (the default was v1.0-mini,
     whose set create_data refused and the configs could not read)."""
     from mmengine.config import Config
     root = str(tmp_path / 'synthetic_nuscenes')
     # only the size is made small: 2 scenes (1 train + 1 val) x 2 frames, 1/4-scale images
-    proc = run_tool(['tools/create_synthetic.py', '--format', 'nuscenes', '--out', root,
-                     '--scenes', '2', '--frames', '2', '--image-scale', '0.25'])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'tools/create_data.py nuscenes' in proc.stdout  # the next step is printed
-    proc = run_tool(['tools/create_data.py', 'nuscenes', '--root-path', root, '--out-dir', root])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the tools' main functions in this process, with the command lines a user types
+    load_tool('create_synthetic').main(['--format', 'nuscenes', '--out', root, '--scenes', '2',
+                                        '--frames', '2', '--image-scale', '0.25'])
+    assert 'tools/create_data.py nuscenes' in capsys.readouterr().out  # the next step
+    load_tool('create_data').main(['nuscenes', '--root-path', root, '--out-dir', root])
     cfg = Config.fromfile(osp.join(ROOT, SYNTHETIC_NUS_BASE))
     checked = 0
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -16,7 +16,7 @@ from afov_plugin.converters import (create_nuscenes_infos,  # noqa: E402
                                     create_semantickitti_infos)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('dataset', choices=['nuscenes', 'semantickitti'])
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--version', default='v1.0-trainval', help='nuScenes version')
     parser.add_argument('--extra-tag', default=None, help='prefix of the pkl names')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.dataset == 'nuscenes':
         paths = create_nuscenes_infos(args.root_path, args.out_dir, args.version,
                                       args.extra_tag or 'nuscenes')

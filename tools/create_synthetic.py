@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main() -> None:
-    args = build_parser().parse_args()
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
     scene_options = dict(every_object_class=args.every_object_class,
                          shaped_objects=args.shaped_objects)
     start = time.time()

@@ -8,6 +8,12 @@ teacher_pseudo_labels = [
     dict(type='PointPixelPairing'),
     dict(type='LoadTeacherCache'),
     dict(type='PseudoLabelsAndSuperpoints')]
+# zero-shot protocol, after the ground truth is loaded: seen classes' ground truth kept (the
+# rest dropped at once), then the teacher's labels for the unseen classes (class setting:
+# class_names / unseen_classes / ignore_index from the dataset base)
+zero_shot_labels = [dict(type='SeenClassGroundTruth')] + teacher_pseudo_labels + [
+    dict(type='ZeroShotLabels')]
+seen_ground_truth = [dict(type='SeenClassGroundTruth', out_key='pts_semantic_mask')]
 augmentation = [
     dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
          flip_ratio_bev_vertical=0.5),

@@ -65,12 +65,10 @@ tmp_train_pipeline_half_crops = [load_points, dict(type='PointPixelPairing'),
 test_pipeline = [load_points] + load_ground_truth + [dict(type='PointPixelPairing'), pack_test]
 # zero-shot: seen classes' ground truth + the teacher's unseen-class pseudo-labels; the
 # seen-only supervised lower bound (configs/afov/zero_shot/)
-zero_shot_train_pipeline = [load_points] + load_ground_truth + [
-    dict(type='SeenClassGroundTruth')] + teacher_pseudo_labels + [
-    dict(type='ZeroShotLabels')] + augmentation + [pack_labels]
-seen_gt_train_pipeline = [load_points] + load_ground_truth + [
-    dict(type='SeenClassGroundTruth', out_key='pts_semantic_mask')] + augmentation + [
-    pack_labels]
+zero_shot_train_pipeline = [load_points] + load_ground_truth + _base_.zero_shot_labels + \
+    augmentation + [pack_labels]
+seen_gt_train_pipeline = [load_points] + load_ground_truth + _base_.seen_ground_truth + \
+    augmentation + [pack_labels]
 # the test pipeline plus the teacher's pseudo-labels, packed as pts_semantic_mask (marked as
 # the teacher's; the metric's ground truth stays in eval_ann_info): AFI's covering reads them
 teacher_test_pipeline = [load_points] + load_ground_truth + teacher_pseudo_labels + [pack_test]
