@@ -150,3 +150,18 @@ def test_test_time_vocabularies(tmp_path):
         _head(bank, vocabulary={'bus': ['a red double-decker']}).eval()(torch.as_tensor(x))
     with pytest.raises(ValueError, match='giraffe'):
         _head(bank, vocabulary=['car', 'giraffe']).eval()(torch.as_tensor(x))
+
+
+def test_test_tool_vocabulary_option_sets_the_head():
+    from afov_plugin.engine import set_test_vocabulary
+    cfg = load_config(TEXT_HEAD)
+    set_test_vocabulary(cfg, 'car, truck,bus')
+    assert cfg.model.decode_head.vocabulary == ['car', 'truck', 'bus']
+    set_test_vocabulary(cfg, 'nuscenes')
+    assert cfg.model.decode_head.vocabulary == 'nuscenes'
+    set_test_vocabulary(cfg, '/some/where/coarse.json')
+    assert cfg.model.decode_head.vocabulary == '/some/where/coarse.json'
+    linear = load_config('configs/afov/stage2/'
+                         'minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py')
+    with pytest.raises(SystemExit, match='no text classifier'):
+        set_test_vocabulary(linear, 'car')

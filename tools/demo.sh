@@ -25,6 +25,9 @@
 # ("0 0.5 0.9"; teacher.feature_knowledge), one cache each (work_dirs/demo_feature_knowledge).
 # AFOV_DEMO_TASK=text_head: stage 2 with the linear head / with the text-embedding classifier
 # (TextEmbeddingHead) at the same schedule (work_dirs/demo_text_head).
+# AFOV_DEMO_TASK=zeroshot: the zero-shot protocol (seen / unseen classes) without MCFA and
+# self-training, its supervised upper (all classes) and lower (seen classes) bounds and the
+# teacher's projection (work_dirs/demo_zeroshot).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -60,8 +63,11 @@ case "$TASK" in
   text_head)
     [[ "$DATASET" == nuscenes ]] || { echo "[demo] the text_head task runs on nuScenes"; exit 2; }
     NAME=demo_text_head DEFAULT_TMP=0 ;;
-  *) echo "[demo] AFOV_DEMO_TASK must be main, mixing, feature_knowledge or text_head, not" \
-       "$TASK"; exit 2 ;;
+  zeroshot)
+    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the zeroshot task runs on nuScenes"; exit 2; }
+    NAME=demo_zeroshot DEFAULT_TMP=0 ;;
+  *) echo "[demo] AFOV_DEMO_TASK must be main, mixing, feature_knowledge, text_head or" \
+       "zeroshot, not $TASK"; exit 2 ;;
 esac
 DATA=${AFOV_DEMO_DATA:-data/synthetic_$DATASET}
 # another voxel size gets its own work dir, so a rerun never reuses checkpoints of the other
@@ -80,6 +86,9 @@ JOBS=${AFOV_DEMO_JOBS:-2}
 LASERMIX=configs/afov/stage2/minkunet18-w16_stage2-lasermix_simulated-san_synthetic-nuscenes.py
 POLARMIX=configs/afov/stage2/minkunet18-w16_stage2-polarmix_simulated-san_synthetic-nuscenes.py
 TEXT_HEAD=configs/afov/stage2/minkunet18-w16_stage2-text-head_simulated-san_synthetic-nuscenes.py
+ZERO_SHOT=configs/afov/zero_shot/minkunet18-w16_zero-shot_simulated-san_synthetic-nuscenes.py
+ZS_LOWER=configs/afov/zero_shot/minkunet18-w16_seen-only-supervised_synthetic-nuscenes.py
+ZS_UPPER=configs/afov/zero_shot/minkunet18-w16_supervised-all-classes_synthetic-nuscenes.py
 TMP=configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py
 STAGE2_TMP=configs/afov/stage2/minkunet18-w16_stage2-from-tmp_simulated-san_synthetic-nuscenes.py
 FINETUNE=configs/afov/downstream/minkunet18-w16_finetune-1pct_synthetic-nuscenes.py
@@ -229,6 +238,20 @@ if [[ "$TASK" == text_head ]]; then
     evaluate text_head "$TEXT_HEAD" "$WORK/text_head/iter_$ITERS.pth"
   }
 fi
+if [[ "$TASK" == zeroshot ]]; then
+  lane_a() {
+    say "zeroshot: seen ground truth + the teacher's unseen-class pseudo-labels"
+    train zeroshot "$ZERO_SHOT" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate zeroshot "$ZERO_SHOT" "$WORK/zeroshot/iter_$ITERS.pth"
+  }
+  lane_b() {
+    say "zeroshot: upper bound (all classes' ground truth), lower bound (seen classes only)"
+    train upper "$ZS_UPPER" "$ITERS" "${VAL[@]}"
+    evaluate upper "$ZS_UPPER" "$WORK/upper/iter_$ITERS.pth"
+    train lower "$ZS_LOWER" "$ITERS" "${VAL[@]}"
+    evaluate lower "$ZS_LOWER" "$WORK/lower/iter_$ITERS.pth"
+  }
+fi
 if [[ "$TASK" == feature_knowledge ]]; then
   # TMP of every κ first (split over the lanes), then each lane's half of the downstream runs
   fk_tmp() {  # κ: TMP on that κ's cache
@@ -310,6 +333,7 @@ else
   lane_a
 fi
 
+if [[ "$TASK" == zeroshot ]]; then STAGE2=$ZERO_SHOT; fi  # the summary reads the split there
 $PY tools/summarize_demo.py --task "$TASK" --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
   --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --tmp-iters "$TMP_ITERS" \
   --tmp-student-iters "$TMP_STUDENT_ITERS" --start "$START" --feature-knowledge "${KAPPAS[@]}"

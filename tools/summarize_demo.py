@@ -51,6 +51,46 @@ def variants_summary(args) -> None:
     print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")
 
 
+def zeroshot_summary(args) -> None:
+    """The zero-shot protocol (AFOV_DEMO_TASK=zeroshot), in the seed's layout: seen / unseen /
+    all mIoU and hmIoU of the zero-shot model (no MCFA, no self-training yet), the upper and
+    lower bounds, and the teacher's projection (pseudo-labels as the prediction)."""
+    from mmengine.config import Config
+    from afov_plugin.evaluation import harmonic_miou
+    unseen = list(Config.fromfile(args.config).unseen_classes)
+    summary, per_class = {}, {}
+    for model, key in (('zeroshot', 'zeroshot_no_self_training'), ('upper', 'upper'),
+                       ('lower', 'lower')):
+        m = test_metrics(osp.join(args.work_dir, model, 'test'))
+        for metric in ('miou_seen', 'miou_unseen', 'miou', 'hmiou', 'hmiou_in_view',
+                       'hmiou_out_of_view'):
+            summary[f'{key}_{metric}'] = pct(m[metric])
+        per_class[key] = {c: pct(m[c]) for c in unseen}
+    report = json.load(open(osp.join(args.work_dir, 'pseudo_labels_val.json')))['per_class']
+    iou = {c: row['iou'] for c, row in report.items() if row['iou'] == row['iou']}  # not NaN
+    s = sum(v for c, v in iou.items() if c not in unseen) / sum(c not in unseen for c in iou)
+    u = sum(v for c, v in iou.items() if c in unseen) / sum(c in unseen for c in iou)
+    summary.update(projection_miou_seen=round(s, 2), projection_miou_unseen=round(u, 2),
+                   projection_miou=round(sum(iou.values()) / len(iou), 2),
+                   projection_hmiou=round(harmonic_miou(s, u), 2))
+    per_class['projection'] = {c: report[c]['iou'] for c in unseen}
+    summary.update(unseen_classes=unseen, unseen_class_iou=per_class,
+                   zeroshot_hmiou_over_upper=round(
+                       summary['zeroshot_no_self_training_hmiou'] / summary['upper_hmiou'], 3)
+                   if summary['upper_hmiou'] else None,
+                   data_root=args.data_root, world_version=world_version(args.data_root),
+                   iters=args.iters, seconds=round(time.time() - args.start, 1))
+    atomic_write_text(osp.join(args.work_dir, 'summary.json'), json.dumps(summary, indent=1))
+    print(f"\n{'zero-shot protocol':<34}{'seen':>7}{'unseen':>8}{'all':>7}{'hmIoU':>7}")
+    for key, label in (('upper', 'supervised, all classes (upper)'),
+                       ('lower', 'supervised, seen classes (lower)'),
+                       ('projection', "teacher's projection"),
+                       ('zeroshot_no_self_training', 'zero-shot (no MCFA, no ST)')):
+        print(f"{label:<34}{summary[f'{key}_miou_seen']:>7}{summary[f'{key}_miou_unseen']:>8}"
+              f"{summary[f'{key}_miou']:>7}{summary[f'{key}_hmiou']:>7}")
+    print(f"summary: {osp.join(args.work_dir, 'summary.json')} ({summary['seconds']} s)")
+
+
 def feature_knowledge_summary(args) -> None:
     """TMP figures at each κ of the simulated teacher's features (AFOV_DEMO_TASK=
     feature_knowledge): TMP -> stage 2, 1 % fine-tuning from TMP against random init, linear
@@ -105,7 +145,8 @@ def main() -> None:
     parser.add_argument('--tmp-student-iters', type=int,
                         help='iterations of stage 2 from the TMP init (default: --iters)')
     parser.add_argument('--start', type=float, required=True)
-    parser.add_argument('--task', choices=['main', 'feature_knowledge'] + list(VARIANTS),
+    parser.add_argument('--task', choices=['main', 'feature_knowledge', 'zeroshot'] +
+                        list(VARIANTS),
                         default='main')
     parser.add_argument('--feature-knowledge', nargs='*', default=[],
                         help='the κ values of the feature_knowledge task')
@@ -114,6 +155,8 @@ def main() -> None:
         return variants_summary(args)
     if args.task == 'feature_knowledge':
         return feature_knowledge_summary(args)
+    if args.task == 'zeroshot':
+        return zeroshot_summary(args)
     tmp_student_iters = args.tmp_student_iters or args.iters
     pl = json.load(open(osp.join(args.work_dir, 'pseudo_labels_val.json')))
     student = test_metrics(osp.join(args.work_dir, 'student', 'test'))

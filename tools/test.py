@@ -8,7 +8,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # no PYTHON
 
 import afov_plugin  # noqa: E402,F401  (compat fixes + registration)
 from afov_plugin import compat  # noqa: E402
-from afov_plugin.engine import finish_distributed, load_tool_config  # noqa: E402
+from afov_plugin.engine import (finish_distributed, load_tool_config,  # noqa: E402
+                                set_test_vocabulary)
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -36,6 +37,10 @@ def parse_args() -> argparse.Namespace:
                         help='AFOV: write each scan\'s points and predicted labels to '
                         'DIR/<sample_idx>.npz (input of tools/afi.py)')
     parser.add_argument('--data-root', help='AFOV: point every dataloader at this dataset root')
+    parser.add_argument('--vocabulary', metavar='V',
+                        help='AFOV: test-time vocabulary of a TextEmbeddingHead: a class '
+                        'dictionary (built-in name or JSON path) or comma-separated class '
+                        'names (model.decode_head.vocabulary)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, xxx=yyy format')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -74,6 +79,8 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg = load_tool_config(args.config, args.launcher, args.data_root, args.cfg_options,
                            args.work_dir, args.ceph)
     cfg.load_from = args.checkpoint
+    if args.vocabulary:
+        set_test_vocabulary(cfg, args.vocabulary)
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.save_preds:

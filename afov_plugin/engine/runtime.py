@@ -88,6 +88,22 @@ def load_config(config: str, data_root: Optional[str] = None,
     return complete_config(Config.fromfile(config), data_root, cfg_options)
 
 
+def set_test_vocabulary(cfg: Config, vocabulary: str) -> None:
+    """``tools/test.py --vocabulary``: the text classifier's test-time vocabulary, a class
+    dictionary (built-in name or ``.json`` path) or comma-separated class names. A config
+    whose head has no text classifier is an error naming it."""
+    from ..vocabulary.class_dictionary import BUILTIN
+    from .class_setting import accepts
+    head = cfg.model.get('decode_head') or {}
+    if not accepts(head.get('type', ''), 'vocabulary'):
+        raise SystemExit(f'--vocabulary: the decode head of {cfg.filename} '
+                         f'({head.get("type")}) has no text classifier; use a config with '
+                         'TextEmbeddingHead')
+    is_dictionary = vocabulary in BUILTIN or vocabulary.endswith('.json')
+    head['vocabulary'] = vocabulary if is_dictionary else \
+        [c.strip() for c in vocabulary.split(',') if c.strip()]
+
+
 def load_tool_config(config: str, launcher: str = 'none', data_root: Optional[str] = None,
                      cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                      ceph: bool = False) -> Config:
