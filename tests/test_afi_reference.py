@@ -119,7 +119,7 @@ def test_lstsq_ransac_uses_vertical_residuals(repo_root):
     xyz = torch.cat([xy, z[:, None]], 1)
     cfg = _settings(repo_root, 'afi_reference', **SMALL)
     inliers, _ = ground_and_ego(xyz, AFIPostProcessor(**cfg).ground,
-                                 torch.Generator().manual_seed(0))
+                                torch.Generator().manual_seed(0))
     assert inliers[~bumper].all() and not inliers[bumper].any()
 
 

@@ -5,7 +5,8 @@
 CONFIG gives the AFI settings (``model.test_cfg.postprocess``, e.g.
 configs/afov/afi/*.py) and the class names. Writes the refined labels to OUT_DIR (same
 ``.npz`` layout, ``pred`` refined, ``pred_network`` the input) and, where the files carry
-ground truth, mIoU before / after over all points, in-view (some camera sees them) and out-of-view points.
+ground truth, mIoU before / after over all points, in-view (some camera sees them) and
+out-of-view points.
 """
 import argparse
 import glob
@@ -62,7 +63,8 @@ def main():
                          'CONFIG CKPT --save-preds DIR')
     c = len(names)
     hists = {k: np.zeros((c, c + 1), np.int64) for k in
-             ('before', 'after', 'before_in_view', 'after_in_view', 'before_out_of_view', 'after_out_of_view')}
+             ('before', 'after', 'before_in_view', 'after_in_view', 'before_out_of_view',
+              'after_out_of_view')}
     has_gt, seconds = True, 0.0
     for path in tqdm(files, desc='AFI', unit='scan'):
         scan = load_prediction(path)

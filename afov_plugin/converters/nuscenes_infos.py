@@ -18,7 +18,6 @@ from ..datasets.nuscenes_seg import NUSCENES_CAMERAS
 from ..fileio import atomic_dump_pickle_info
 
 
-
 def _transform(record: dict) -> np.ndarray:
     out = np.eye(4)
     out[:3, :3] = Quaternion(record['rotation']).rotation_matrix

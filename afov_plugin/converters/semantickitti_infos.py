@@ -2,7 +2,8 @@
 
 Works on the real SemanticKITTI layout and on the synthetic one (same layout). Each entry:
 ``lidar_points: {lidar_path, num_pts_feats: 4}``, ``pts_semantic_mask_path``, ``sample_idx``
-and, when ``image_2`` exists, ``images: {CAM2: {img_path, height, width, cam2img, lidar2cam, lidar2img}}``.
+and, when ``image_2`` exists, ``images: {CAM2: {img_path, height, width, cam2img, lidar2cam,
+lidar2img}}``.
 """
 import os
 from typing import Dict, List, Sequence

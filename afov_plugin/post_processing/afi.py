@@ -198,7 +198,7 @@ class AFIPostProcessor:
             return st['labels'].clone()
         xyz, labels, labelled, inliers = st['xyz'], st['labels'], st['labelled'], st['inliers']
         feat = self.hierarchy.propagate(xyz, st['x0'], st['gen'], start=st['start'],
-                                       first=first)
+                                        first=first)
         # unreached points keep their input label
         out = torch.where(feat.sum(1) > 0, self.hierarchy.argmax(feat), labels)
         if inliers is not None:

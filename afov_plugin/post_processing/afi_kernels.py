@@ -38,7 +38,8 @@ def alignment_kernel(idx: np.ndarray, unit: np.ndarray, weight: np.ndarray,
                      bin_unit: np.ndarray, bin_length: np.ndarray, gamma: float,
                      extents: bool, occupied: bool, a: np.ndarray, e_pos: np.ndarray,
                      e_neg: np.ndarray) -> None:
-    """CPU form of :meth:`~.hierarchy.Level.alignment` over flat pairs: (P,) ``idx``, (P, 3) ``unit``;
+    """CPU form of :meth:`~.hierarchy.Level.alignment` over flat pairs: (P,) ``idx``,
+    (P, 3) ``unit``;
     only live bins are visited, where the torch form gathers all D bins of every pair."""
     for p in range(idx.shape[0]):
         total, longest_pos, longest_neg = bin_alignment(

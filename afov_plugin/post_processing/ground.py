@@ -32,6 +32,7 @@ def window(xyz: Tensor, g: Dict) -> Tuple[Tensor, Tensor]:
                          & (xyz[:, 2] < g.get('z_max', -1.4))).squeeze(1)
     return ego, cand
 
+
 def ground_and_ego(xyz: Tensor, g: Dict, gen: torch.Generator) -> Tuple[Tensor, Tensor]:
     """RANSAC ground-plane inliers and ego points, (N,) bool each."""
     ego, cand = window(xyz, g)
@@ -51,6 +52,7 @@ def ground_and_ego(xyz: Tensor, g: Dict, gen: torch.Generator) -> Tuple[Tensor, 
     else:
         inliers = near
     return inliers, ego
+
 
 def fit_triplet(xyz: Tensor, cand: Tensor, g: Dict,
                 gen: torch.Generator) -> Tuple[Tensor, Tensor]:
@@ -77,6 +79,7 @@ def fit_triplet(xyz: Tensor, cand: Tensor, g: Dict,
             normal = torch.linalg.svd(near - centre, full_matrices=False)[2][-1]
             offset = -(normal * centre).sum()
     return normal, offset
+
 
 def fit_lstsq(xyz: Tensor, cand: Tensor, g: Dict, gen: torch.Generator):
     """scikit-learn's RANSACRegressor with a LinearRegression, as the reference uses it:

@@ -16,6 +16,7 @@ from .afi_kernels import alignment_kernel, argmax_last, decode_kernel
 from .directions import EPS, direction_cosines, fibonacci_directions, l1_normalise
 from .neighbours import farthest_point_sample, knn
 
+
 def rows(x: Tensor, idx: Tensor) -> Tensor:
     """``x[idx]`` for (M, ...) ``x`` and an index tensor of any shape, through
     ``index_select`` (the same values, several times faster than advanced indexing on CPU)."""
@@ -138,8 +139,8 @@ class FlatInteraction:
             if prev.xyz.shape[0] <= 1:
                 break
             levels.append(self.encode(prev, min(m, prev.xyz.shape[0]), stage, directions,
-                                       gen, start=start if stage == 0 else None,
-                                       centre=first if stage == 0 else None))
+                                      gen, start=start if stage == 0 else None,
+                                      centre=first if stage == 0 else None))
         # decoder: coarse → fine, λ of the step from level s to s-1
         feat = levels[-1].feat
         for s in range(len(levels) - 1, 0, -1):
@@ -163,7 +164,7 @@ class FlatInteraction:
         else:
             k = min(self.k, prev.xyz.shape[0] - 1)
             nbr = knn(prev.xyz, rows(prev.xyz, centre), k + 1, backend=self.backend)[:, 1:]
-        offset = rows(prev.xyz, nbr) - rows(prev.xyz, centre)[:, None]                       # (M, k, 3)
+        offset = rows(prev.xyz, nbr) - rows(prev.xyz, centre)[:, None]          # (M, k, 3)
         dist = offset.norm(dim=-1)
         unit = offset / dist.clamp_min(EPS)[..., None]
         bins = self.argmax(direction_cosines(unit, directions))               # (M, k)

@@ -27,8 +27,8 @@ class PseudoLabelsAndSuperpoints(BaseTransform):
     Added keys: ``pts_semantic_mask`` (N,) int64, the pseudo-labels (``ignore_index`` where
     unpaired, no region or a prompt of an ignore group): stage 2 trains on them through
     mmdet3d's own key, so its heads and point transforms treat them as labels;
-    ``pts_semantic_mask_source`` = ``'teacher'``; ``pts_superpoint`` (N,) int64, index into this sample's
-    superpoints (-1: none); ``superpoint_feat`` (S, D) float32; ``superpoint_prompt`` (S,)
+    ``pts_semantic_mask_source`` = ``'teacher'``; ``pts_superpoint`` (N,) int64, index into this
+    sample's superpoints (-1: none); ``superpoint_feat`` (S, D) float32; ``superpoint_prompt`` (S,)
     int64. Superpoints are the regions with at least ``min_superpoint_points`` points.
     """
 
