@@ -49,23 +49,15 @@ case "$DATASET" in
     AFI=configs/afov/afi/minkunet18-w16_stage2-afi_simulated-san_synthetic-semantickitti.py ;;
   *) echo "[demo] AFOV_DEMO_DATASET must be nuscenes or semantickitti, not $DATASET"; exit 2 ;;
 esac
-# AFOV_DEMO_TASK=mixing: stage 2 plain / with mmdet3d's LaserMix / with PolarMix, same
-# schedule, on the demo's nuScenes set (work_dirs/demo_mixing/summary.json)
+# the other tasks (header) run on the demo's nuScenes set, each into work_dirs/demo_<task>;
+# feature_knowledge is TMP's, the others train no TMP
 TASK=${AFOV_DEMO_TASK:-main}
 case "$TASK" in
   main) ;;
-  mixing)
-    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the mixing task runs on nuScenes"; exit 2; }
-    NAME=demo_mixing DEFAULT_TMP=0 ;;
-  feature_knowledge)
-    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the feature_knowledge task runs on nuScenes"; exit 2; }
-    NAME=demo_feature_knowledge DEFAULT_TMP=1 ;;
-  text_head)
-    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the text_head task runs on nuScenes"; exit 2; }
-    NAME=demo_text_head DEFAULT_TMP=0 ;;
-  zeroshot)
-    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the zeroshot task runs on nuScenes"; exit 2; }
-    NAME=demo_zeroshot DEFAULT_TMP=0 ;;
+  mixing|feature_knowledge|text_head|zeroshot)
+    [[ "$DATASET" == nuscenes ]] || { echo "[demo] the $TASK task runs on nuScenes"; exit 2; }
+    NAME=demo_$TASK DEFAULT_TMP=0
+    if [[ "$TASK" == feature_knowledge ]]; then DEFAULT_TMP=1; fi ;;
   *) echo "[demo] AFOV_DEMO_TASK must be main, mixing, feature_knowledge, text_head or" \
        "zeroshot, not $TASK"; exit 2 ;;
 esac
