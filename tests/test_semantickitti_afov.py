@@ -14,6 +14,8 @@ from conftest import run_tool
 from afov_plugin.engine import load_config
 
 CONFIG = 'configs/afov/stage2/minkunet18-w16_stage2_simulated-san_synthetic-semantickitti.py'
+ZERO_SHOT = ('configs/afov/zero_shot/'
+             'minkunet18-w16_zero-shot_simulated-san_synthetic-semantickitti.py')
 
 
 def in_view(root: str, info: dict) -> np.ndarray:
@@ -70,3 +72,29 @@ def test_stage2_trains_and_tests_through_the_tools(tiny_semantickitti, tmp_path)
     share = sum(m.sum() for m in masks) / sum(len(m) for m in masks)
     assert 0.03 < share < 0.5
     assert metrics['in_view_ratio'] == pytest.approx(share, abs=1e-3)
+    # the zero-shot protocol's SemanticKITTI config reads the same cache (made above): its
+    # targets keep the seen classes' ground truth and carry only unseen classes elsewhere
+    _check_zero_shot_targets(tiny_semantickitti)
+
+
+def _check_zero_shot_targets(root: str) -> None:
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet3d')
+    cfg = load_config(ZERO_SHOT, root)
+    no_aug = ('RandomFlip3D', 'GlobalRotScaleTrans', 'PackAFOVInputs')
+
+    def targets(pipeline):
+        ds = cfg.train_dataloader.dataset.copy()
+        ds.pipeline = [s for s in pipeline if s['type'] not in no_aug]
+        dataset = DATASETS.build(ds)
+        return [dataset[i]['pts_semantic_mask'] for i in range(len(dataset))]
+    gt_cfg = load_config(CONFIG, root)  # its gt_train_pipeline: all classes' ground truth
+    names = list(cfg.class_names)
+    unseen = [names.index(n) for n in cfg.unseen_classes]
+    assert sorted(cfg.unseen_classes) == ['bicyclist', 'motorcycle', 'traffic-sign', 'truck']
+    zs, gt = targets(cfg.train_dataloader.dataset.pipeline), targets(gt_cfg.gt_train_pipeline)
+    assert len(zs) == len(gt) > 0
+    for z, g in zip(zs, gt):
+        seen = (g != 19) & ~np.isin(g, unseen)
+        np.testing.assert_array_equal(z[seen], g[seen])
+        assert np.isin(z[~seen], unseen + [19]).all()
