@@ -165,3 +165,25 @@ def test_test_tool_vocabulary_option_sets_the_head():
                          'minkunet18-w16_stage2_simulated-san_synthetic-nuscenes.py')
     with pytest.raises(SystemExit, match='no text classifier'):
         set_test_vocabulary(linear, 'car')
+
+
+def test_logits_stay_cosines_where_the_bias_cancels_the_projection():
+    rows, _, prompts = _groups()
+    bank = np.random.default_rng(4).normal(size=(len(prompts), 8)).astype(np.float32)
+    head = _head(bank)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.relu(torch.randn(6, 6, generator=gen)) * 5
+    with torch.no_grad():
+        head.conv_seg.weight.copy_(torch.randn(8, 6, generator=gen) * 0.01)
+        # row 0: W·x + b nearly 0 (‖W·x + b‖ ≈ 1e-5 against ‖W·x‖ ≈ 0.1)
+        head.conv_seg.bias.copy_(-(head.conv_seg.weight @ x[0]) +
+                                 1e-5 * torch.randn(8, generator=gen))
+    got = head(x).detach().numpy()
+    w = head.conv_seg.weight.detach().numpy().astype(np.float64)
+    b = head.conv_seg.bias.detach().numpy().astype(np.float64)
+    f = _unit(x.numpy().astype(np.float64) @ w.T + b)
+    emb = np.stack([_unit(_unit(bank[rows[k]].astype(np.float64)).mean(0)) for k in range(16)])
+    assert np.abs(got).max() <= 1 / head.tau + 1e-3
+    np.testing.assert_allclose(got[1:], f[1:] @ emb.T / head.tau, atol=1e-3)
+    # the cancelled row: float32 keeps a few digits of W·x + b, so the cosine within 0.05
+    np.testing.assert_allclose(got[0] * head.tau, f[0] @ emb.T, atol=0.05)

@@ -238,9 +238,9 @@ if [[ "$TASK" == zeroshot ]]; then
   }
   lane_b() {
     say "zeroshot: upper bound (all classes' ground truth), lower bound (seen classes only)"
-    train upper "$ZS_UPPER" "$ITERS" "${VAL[@]}"
+    train upper "$ZS_UPPER" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"  # the text bank's cache
     evaluate upper "$ZS_UPPER" "$WORK/upper/iter_$ITERS.pth"
-    train lower "$ZS_LOWER" "$ITERS" "${VAL[@]}"
+    train lower "$ZS_LOWER" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
     evaluate lower "$ZS_LOWER" "$WORK/lower/iter_$ITERS.pth"
   }
 fi

@@ -68,8 +68,10 @@ def zeroshot_summary(args) -> None:
         per_class[key] = {c: pct(m[c]) for c in unseen}
     report = json.load(open(osp.join(args.work_dir, 'pseudo_labels_val.json')))['per_class']
     iou = {c: row['iou'] for c, row in report.items() if row['iou'] == row['iou']}  # not NaN
-    s = sum(v for c, v in iou.items() if c not in unseen) / sum(c not in unseen for c in iou)
-    u = sum(v for c, v in iou.items() if c in unseen) / sum(c in unseen for c in iou)
+    seen_iou = [v for c, v in iou.items() if c not in unseen]
+    unseen_iou = [v for c, v in iou.items() if c in unseen]
+    s = sum(seen_iou) / len(seen_iou) if seen_iou else 0.0  # as SeenUnseenSegMetric: no class, 0
+    u = sum(unseen_iou) / len(unseen_iou) if unseen_iou else 0.0
     summary.update(projection_miou_seen=round(s, 2), projection_miou_unseen=round(u, 2),
                    projection_miou=round(sum(iou.values()) / len(iou), 2),
                    projection_hmiou=round(harmonic_miou(s, u), 2))

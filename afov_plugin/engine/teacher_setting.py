@@ -67,9 +67,10 @@ def apply_teacher_setting(cfg: Config) -> Config:
     transform joins it with its dataset's root), ``dictionary`` and the expected ``teacher``
     name, so a cache of another teacher is refused when it is opened; each
     ``PseudoLabelsAndSuperpoints`` gets ``dictionary``; a decode head that takes
-    ``text_cache`` (:class:`TextEmbeddingHead`) gets the folder resolved against the train
-    set's root, ``dictionary`` and ``teacher``. A pipeline or head that names another folder
-    or dictionary itself is an error: the setting lives in one place.
+    ``text_cache`` (:class:`TextEmbeddingHead`) gets ``dictionary``, ``teacher`` and the
+    folder resolved against the train set's root (always set from the setting: change it
+    with ``teacher_cache_dir``). A pipeline that names another folder or dictionary, or a
+    head another dictionary or teacher, is an error: the setting lives in one place.
     """
     if cfg.get('teacher') is None:
         return cfg

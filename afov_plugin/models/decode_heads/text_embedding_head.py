@@ -142,7 +142,14 @@ class TextEmbeddingHead(AFOVMinkUNetHead):
             x = self.dropout(x)
         w, b = self.conv_seg.weight, self.conv_seg.bias                           # (D, ch), (D,)
         num = x @ (w.T @ emb.T) + b @ emb.T                                       # (V, C)
-        sq = ((x @ (w.T @ w)) * x).sum(1) + 2 * (x @ (w.T @ b)) + b @ b           # ‖Wx + b‖²
+        wx2 = ((x @ (w.T @ w)) * x).sum(1)                                        # ‖Wx‖²
+        sq = wx2 + 2 * (x @ (w.T @ b)) + b @ b                                    # ‖Wx + b‖²
         logits = num / sq.clamp_min(1e-24).sqrt()[:, None] / self.tau
+        # where b nearly cancels W·x the expanded square loses its digits (float32): those
+        # rows directly
+        cancelled = sq <= 1e-3 * wx2
+        if cancelled.any():
+            direct = F.normalize(F.linear(x[cancelled], w, b), dim=1) @ emb.T / self.tau
+            logits = logits.index_put((cancelled.nonzero().squeeze(1), ), direct)
         absent = emb.abs().sum(1) == 0
         return logits.masked_fill(absent[None], ABSENT_LOGIT) if absent.any() else logits
