@@ -1,5 +1,14 @@
 # Pipeline blocks that do not depend on the dataset, shared by the AFOV dataset bases
 # (nuscenes_afov.py, semantickitti_afov.py), which read them as _base_.<name>.
+# The real-data teacher of the dataset bases (they add their dictionary): SAN ViT-B/16 from
+# mmseg's model zoo. Its cache: teacher_cache_dir, relative to data_root; None =
+# teacher_cache/<teacher name>. Every LoadTeacherCache step, tools/cache_teacher.py and the
+# reports read teacher / dictionary / teacher_cache_dir (afov_plugin/engine/teacher_setting.py);
+# a cache of another teacher is refused.
+san_vit_b16_teacher = dict(type='MMSegOVTeacher',
+                           config='configs/afov/teachers/san-vit-b16_mmseg.py',
+                           checkpoint='checkpoints/san-vit-b16_20230906-fd0a7684.pth',
+                           name='san-vit-b16')
 # the teacher's pseudo-labels of a scan as its pts_semantic_mask (no ground truth is read):
 # LoadTeacherCache and PseudoLabelsAndSuperpoints take teacher, dictionary and
 # teacher_cache_dir from the dataset base (afov_plugin/engine/teacher_setting.py); the

@@ -15,12 +15,7 @@ class_names = ['barrier', 'bicycle', 'bus', 'car', 'construction_vehicle', 'moto
 data_prefix = dict(pts='samples/LIDAR_TOP', pts_semantic_mask=f'lidarseg/{version}')
 ignore_index = 16
 # The teacher whose cache stage 2 reads (written by tools/cache_teacher.py with this config).
-teacher = dict(type='MMSegOVTeacher', dictionary=dictionary,
-               config='configs/afov/teachers/san-vit-b16_mmseg.py',
-               checkpoint='checkpoints/san-vit-b16_20230906-fd0a7684.pth', name='san-vit-b16')
-# Its cache: teacher_cache_dir, relative to data_root; None = teacher_cache/<teacher name>.
-# Every LoadTeacherCache step, tools/cache_teacher.py and the reports read these three keys
-# (afov_plugin/engine/teacher_setting.py); a cache of another teacher is refused.
+teacher = dict(_base_.san_vit_b16_teacher, dictionary=dictionary)
 teacher_cache_dir = None
 # the zero-shot protocol's unseen classes (seed 002's nuScenes split; the rest are seen),
 # filled into its pipeline steps and metric by engine/class_setting.py
