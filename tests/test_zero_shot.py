@@ -20,6 +20,9 @@ from conftest import NUS_VERSION, ROOT
 
 ZERO_SHOT = 'configs/afov/zero_shot/minkunet18-w16_zero-shot_simulated-san_synthetic-nuscenes.py'
 SEEN_ONLY = 'configs/afov/zero_shot/minkunet18-w16_seen-only-supervised_synthetic-nuscenes.py'
+MCFA = 'configs/afov/zero_shot/minkunet18-w16_zero-shot-mcfa_simulated-san_synthetic-nuscenes.py'
+SELF_TRAINING = ('configs/afov/zero_shot/'
+                 'minkunet18-w16_zero-shot-self-training_synthetic-nuscenes.py')
 UPPER = 'configs/afov/zero_shot/minkunet18-w16_supervised-all-classes_synthetic-nuscenes.py'
 NUS_CLASSES = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/nuscenes_afov.py'))
 UNSEEN = ['motorcycle', 'construction_vehicle', 'traffic_cone', 'trailer']  # seed 002, Tab. 1
@@ -119,7 +122,7 @@ def test_unseen_ground_truth_is_never_read_in_training(cached_nuscenes, tmp_path
     assert _corrupted_copy(cached_nuscenes, corrupted) > 0
     infos = pickle.load(open(osp.join(cached_nuscenes, 'nuscenes_infos_train.pkl'), 'rb'))
     assert len(infos['data_list']) > 0
-    for config in (ZERO_SHOT, SEEN_ONLY):
+    for config in (ZERO_SHOT, SEEN_ONLY, MCFA, SELF_TRAINING):
         clean, bad = _labels(config, cached_nuscenes), _labels(config, corrupted)
         assert len(clean) == len(bad) == len(infos['data_list'])
         for a, b in zip(clean, bad):

@@ -25,9 +25,10 @@
 # ("0 0.5 0.9"; teacher.feature_knowledge), one cache each (work_dirs/demo_feature_knowledge).
 # AFOV_DEMO_TASK=text_head: stage 2 with the linear head / with the text-embedding classifier
 # (TextEmbeddingHead) at the same schedule (work_dirs/demo_text_head).
-# AFOV_DEMO_TASK=zeroshot: the zero-shot protocol (seen / unseen classes) without MCFA and
-# self-training, its supervised upper (all classes) and lower (seen classes) bounds and the
-# teacher's projection (work_dirs/demo_zeroshot).
+# AFOV_DEMO_TASK=zeroshot: the zero-shot protocol (seen / unseen classes): without MCFA, with
+# MCFA (phase 1), then self-training from it (phase 2, AFOV_DEMO_SELF_TRAINING_ITERS, 400),
+# the supervised upper (all classes) and lower (seen classes) bounds and the teacher's
+# projection, every training at 400 iterations by default (work_dirs/demo_zeroshot).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -57,7 +58,8 @@ case "$TASK" in
   mixing|feature_knowledge|text_head|zeroshot)
     [[ "$DATASET" == nuscenes ]] || { echo "[demo] the $TASK task runs on nuScenes"; exit 2; }
     NAME=demo_$TASK DEFAULT_TMP=0
-    if [[ "$TASK" == feature_knowledge ]]; then DEFAULT_TMP=1; fi ;;
+    if [[ "$TASK" == feature_knowledge ]]; then DEFAULT_TMP=1; fi
+    if [[ "$TASK" == zeroshot ]]; then DEFAULT_ITERS=400; fi ;;  # five trainings in 30 min
   *) echo "[demo] AFOV_DEMO_TASK must be main, mixing, feature_knowledge, text_head or" \
        "zeroshot, not $TASK"; exit 2 ;;
 esac
@@ -79,6 +81,9 @@ LASERMIX=configs/afov/stage2/minkunet18-w16_stage2-lasermix_simulated-san_synthe
 POLARMIX=configs/afov/stage2/minkunet18-w16_stage2-polarmix_simulated-san_synthetic-nuscenes.py
 TEXT_HEAD=configs/afov/stage2/minkunet18-w16_stage2-text-head_simulated-san_synthetic-nuscenes.py
 ZERO_SHOT=configs/afov/zero_shot/minkunet18-w16_zero-shot_simulated-san_synthetic-nuscenes.py
+ZS_MCFA=configs/afov/zero_shot/minkunet18-w16_zero-shot-mcfa_simulated-san_synthetic-nuscenes.py
+ZS_SELF_TRAINING=configs/afov/zero_shot/minkunet18-w16_zero-shot-self-training_synthetic-nuscenes.py
+ST_ITERS=${AFOV_DEMO_SELF_TRAINING_ITERS:-400}
 ZS_LOWER=configs/afov/zero_shot/minkunet18-w16_seen-only-supervised_synthetic-nuscenes.py
 ZS_UPPER=configs/afov/zero_shot/minkunet18-w16_supervised-all-classes_synthetic-nuscenes.py
 TMP=configs/afov/tmp/minkunet18-w16_tmp_simulated-san_synthetic-nuscenes.py
@@ -232,11 +237,19 @@ if [[ "$TASK" == text_head ]]; then
 fi
 if [[ "$TASK" == zeroshot ]]; then
   lane_a() {
-    say "zeroshot: seen ground truth + the teacher's unseen-class pseudo-labels"
-    train zeroshot "$ZERO_SHOT" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
-    evaluate zeroshot "$ZERO_SHOT" "$WORK/zeroshot/iter_$ITERS.pth"
+    say "zeroshot: phase 1, seen ground truth + the teacher's unseen-class labels + MCFA"
+    train mcfa "$ZS_MCFA" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate mcfa "$ZS_MCFA" "$WORK/mcfa/iter_$ITERS.pth"
+    say "zeroshot: phase 2, self-training (unseen-class labels from the phase-1 model)"
+    train self_training "$ZS_SELF_TRAINING" "$ST_ITERS" "train_cfg.val_interval=$ST_ITERS" \
+      "${CACHE_OPTS[@]}" "load_from=$WORK/mcfa/iter_$ITERS.pth" \
+      "model.self_training.checkpoint=$WORK/mcfa/iter_$ITERS.pth"
+    evaluate self_training "$ZS_SELF_TRAINING" "$WORK/self_training/iter_$ST_ITERS.pth"
   }
   lane_b() {
+    say "zeroshot: no MCFA (seen ground truth + the teacher's unseen-class labels only)"
+    train zeroshot "$ZERO_SHOT" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"
+    evaluate zeroshot "$ZERO_SHOT" "$WORK/zeroshot/iter_$ITERS.pth"
     say "zeroshot: upper bound (all classes' ground truth), lower bound (seen classes only)"
     train upper "$ZS_UPPER" "$ITERS" "${VAL[@]}" "${CACHE_OPTS[@]}"  # the text bank's cache
     evaluate upper "$ZS_UPPER" "$WORK/upper/iter_$ITERS.pth"
@@ -328,4 +341,4 @@ fi
 if [[ "$TASK" == zeroshot ]]; then STAGE2=$ZERO_SHOT; fi  # the summary reads the split there
 $PY tools/summarize_demo.py --task "$TASK" --work-dir "$WORK" --data-root "$DATA" --config "$STAGE2" \
   --cache-dir "$DATA/$CACHE_REL" --iters "$ITERS" --tmp-iters "$TMP_ITERS" \
-  --tmp-student-iters "$TMP_STUDENT_ITERS" --start "$START" --feature-knowledge "${KAPPAS[@]}"
+  --tmp-student-iters "$TMP_STUDENT_ITERS" --self-training-iters "$ST_ITERS" --start "$START" --feature-knowledge "${KAPPAS[@]}"

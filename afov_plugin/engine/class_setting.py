@@ -67,8 +67,9 @@ def apply_class_setting(cfg: Config) -> Config:
 
 
 def apply_class_split(cfg: Config) -> Config:
-    """Fill ``class_names``, ``unseen_classes`` and ``ignore_index`` into every pipeline step
-    and every evaluator that takes ``unseen_classes`` (the zero-shot protocol's parts). A part
+    """Fill ``class_names``, ``unseen_classes`` and ``ignore_index`` into every pipeline step,
+    every evaluator and the model's ``self_training`` teacher when they take
+    ``unseen_classes`` (the zero-shot protocol's parts). A part
     stating another value, or one used where the dataset base states no split, is an error."""
     from mmdet3d.registry import METRICS, TRANSFORMS
     from .teacher_setting import _pipelines
@@ -81,6 +82,9 @@ def apply_class_split(cfg: Config) -> Config:
         ev = cfg.get(name)
         parts += [(e, METRICS) for e in (ev if isinstance(ev, list) else [ev])
                   if isinstance(e, dict)]
+    teacher = _part(cfg.get('model') or {}, ('self_training', ))
+    if teacher is not None:
+        parts.append((teacher, MODELS))
     for part, registry in parts:
         if not accepts(part.get('type', ''), 'unseen_classes', registry):
             continue

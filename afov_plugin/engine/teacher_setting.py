@@ -9,7 +9,7 @@ from mmdet3d.registry import MODELS
 
 # the steps that read the setting: the cache loader (folder, dictionary, teacher) and the
 # pseudo-label step (dictionary: prompt → class)
-LABEL_TRANSFORMS = ('PseudoLabelsAndSuperpoints', )
+LABEL_TRANSFORMS = ('PseudoLabelsAndSuperpoints', 'MCFATargets')
 CACHE_TRANSFORMS = ('LoadTeacherCache', ) + LABEL_TRANSFORMS
 
 
@@ -66,7 +66,7 @@ def apply_teacher_setting(cfg: Config) -> Config:
     Each ``LoadTeacherCache`` gets ``cache_dir`` (``teacher_cache_dir``, unresolved: the
     transform joins it with its dataset's root), ``dictionary`` and the expected ``teacher``
     name, so a cache of another teacher is refused when it is opened; each
-    ``PseudoLabelsAndSuperpoints`` gets ``dictionary``; a decode head that takes
+    ``PseudoLabelsAndSuperpoints`` and ``MCFATargets`` get ``dictionary``; a decode head that takes
     ``text_cache`` (:class:`TextEmbeddingHead`) gets ``dictionary``, ``teacher`` and the
     folder resolved against the train set's root (always set from the setting: change it
     with ``teacher_cache_dir``). A pipeline that names another folder or dictionary, or a

@@ -1,5 +1,6 @@
 from .formatting import PackAFOVInputs
 from .loading import AFOVLoadAnnotations3D, AFOVLoadPointsFromFile
+from .mcfa_targets import MCFATargets
 from .pair_crop import RandomPairCrop
 from .pairing import PointPixelPairing, project_points
 from .pseudo_labels import PseudoLabelsAndSuperpoints
@@ -9,4 +10,4 @@ from .zero_shot_labels import SeenClassGroundTruth, ZeroShotLabels
 __all__ = ['PointPixelPairing', 'project_points', 'AFOVLoadPointsFromFile',
            'AFOVLoadAnnotations3D', 'LoadTeacherCache', 'PseudoLabelsAndSuperpoints',
            'PackAFOVInputs', 'RandomPairCrop', 'point_regions', 'SeenClassGroundTruth',
-           'ZeroShotLabels']
+           'ZeroShotLabels', 'MCFATargets']

@@ -9,9 +9,10 @@ from mmdet3d.datasets.transforms import Pack3DDetInputs
 from mmdet3d.registry import TRANSFORMS
 
 # per-point keys packed into ``data_sample.gt_pts_seg`` beside mmdet3d's ``pts_semantic_mask``
-POINT_KEYS = ('pts_superpoint', 'pts_cam')
+POINT_KEYS = ('pts_superpoint', 'pts_cam', 'pts_patch')
 # per-sample keys packed as plain data fields of the data sample
-SAMPLE_KEYS = ('superpoint_feat', 'superpoint_prompt', 'text_bank')
+SAMPLE_KEYS = ('superpoint_feat', 'superpoint_prompt', 'text_bank', 'teacher_class_feat',
+               'teacher_class_area', 'teacher_patch_feat', 'teacher_patch_area')
 # ``'teacher'`` when ``pts_semantic_mask`` holds the teacher's pseudo-labels (absent: ground
 # truth), so that nothing downstream mistakes one for the other
 MASK_SOURCE_KEY = 'pts_semantic_mask_source'
@@ -24,11 +25,12 @@ class PackAFOVInputs(Pack3DDetInputs):
     """``Pack3DDetInputs`` with AFOV's keys added to its lists.
 
     ``keys`` may list, besides mmdet3d's (``points``, ``pts_semantic_mask``, ...),
-    ``pts_superpoint`` and ``pts_cam`` (→ ``data_sample.gt_pts_seg.<key>``, (N,) long, as
-    mmdet3d's ``SEG_KEYS``) and ``superpoint_feat`` / ``superpoint_prompt`` / ``text_bank``
-    (→ ``data_sample.<key>`` tensors). Stage 2's pseudo-labels are ``pts_semantic_mask``, so
-    mmdet3d's heads, packers and point transforms (LaserMix, PolarMix, ...) handle them as
-    they handle ground truth; ``metainfo['pts_semantic_mask_source'] == 'teacher'`` says so.
+    ``pts_superpoint``, ``pts_cam`` and ``pts_patch`` (→ ``data_sample.gt_pts_seg.<key>``,
+    (N,) long, as mmdet3d's ``SEG_KEYS``) and ``superpoint_feat`` / ``superpoint_prompt`` /
+    ``text_bank`` / MCFA's ``teacher_*`` targets (→ ``data_sample.<key>`` tensors). Stage 2's
+    pseudo-labels are ``pts_semantic_mask``, so mmdet3d's heads, packers and point
+    transforms (LaserMix, PolarMix, ...) handle them as they handle ground truth;
+    ``metainfo['pts_semantic_mask_source'] == 'teacher'`` says so.
     """
 
     SEG_KEYS = Pack3DDetInputs.SEG_KEYS + list(POINT_KEYS)

@@ -61,6 +61,9 @@ class LoadTeacherCache(BaseTransform):
         teacher: the teacher name the cache must hold (refused otherwise).
         with_text_bank: also add ``text_bank`` (P, D) float32, the cache's prompt embeddings
             (TMP's text loss).
+        with_region_maps: also add ``region_maps``, per camera of ``pair_cameras`` its (H, W)
+            region map (0 = no region, k = the camera's region k) or None where no point is
+            paired (:class:`MCFATargets` reads and removes them).
 
     Required keys: ``pts_cam`` (N,) int8, ``pts_pixel`` (N, 2) int32 and ``pair_cameras`` from
     :class:`PointPixelPairing`; ``images`` {cam: {img_path}}.
@@ -71,13 +74,14 @@ class LoadTeacherCache(BaseTransform):
 
     def __init__(self, cache_dir: Optional[str] = None, dictionary: Optional[str] = None,
                  data_root: Optional[str] = None, teacher: Optional[str] = None,
-                 with_text_bank: bool = False) -> None:
+                 with_text_bank: bool = False, with_region_maps: bool = False) -> None:
         if cache_dir is None or dictionary is None:
             raise ValueError('LoadTeacherCache has no cache_dir / dictionary: build the '
                              'dataset through tools/train.py, tools/test.py or '
                              'afov_plugin.engine.apply_teacher_setting(cfg), which set them '
                              "from the config's teacher, dictionary and teacher_cache_dir")
         self.with_text_bank = with_text_bank
+        self.with_region_maps = with_region_maps
         self.cache_dir = cache_dir
         self.data_root = data_root
         self.dictionary = load_class_dictionary(dictionary)
@@ -129,4 +133,6 @@ class LoadTeacherCache(BaseTransform):
             np.zeros(0, np.int64)
         if self.with_text_bank:
             results['text_bank'] = self.cache(root).text_bank()
+        if self.with_region_maps:
+            results['region_maps'] = maps
         return results

@@ -22,6 +22,12 @@ teacher_pseudo_labels = [
 # class_names / unseen_classes / ignore_index from the dataset base)
 zero_shot_labels = [dict(type='SeenClassGroundTruth')] + teacher_pseudo_labels + [
     dict(type='ZeroShotLabels')]
+# the same with MCFA's 2D targets (seed 002 §3.4: the teacher's class prototypes and 6 x 8
+# patch features, from the cached region maps), packed with the point -> patch index
+zero_shot_mcfa_labels = [
+    dict(type='SeenClassGroundTruth'), dict(type='PointPixelPairing'),
+    dict(type='LoadTeacherCache', with_region_maps=True), dict(type='PseudoLabelsAndSuperpoints'),
+    dict(type='MCFATargets', grid=(6, 8)), dict(type='ZeroShotLabels')]
 seen_ground_truth = [dict(type='SeenClassGroundTruth', out_key='pts_semantic_mask')]
 augmentation = [
     dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5,
@@ -29,5 +35,8 @@ augmentation = [
     dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
          scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0])]
 pack_labels = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask'])
+pack_mcfa = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_patch',
+                                               'teacher_class_feat', 'teacher_class_area',
+                                               'teacher_patch_feat', 'teacher_patch_area'])
 # test: ground truth for the metric and each point's camera (in-view / out-of-view)
 pack_test = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])
