@@ -25,6 +25,16 @@ def tiny_semantickitti(tmp_path_factory) -> str:
     return root
 
 
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module (its ``main(argv)`` runs in-process)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'_tool_{name}',
+                                                  osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_tool(args, cwd=ROOT, timeout=900) -> subprocess.CompletedProcess:
     """Run a tool with this interpreter from the repository root, without PYTHONPATH."""
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}

@@ -98,3 +98,17 @@ def test_batched_forward_equals_one_image_at_a_time(teacher):
         assert (la == lb).mean() > 0.999               # float ties aside, identical labels
         if np.array_equal(la, lb):
             np.testing.assert_allclose(a.region_feat, b.region_feat, atol=1e-4)
+
+
+def test_text_queries_by_mmseg_clip_text_encoder(teacher):
+    from mmseg.models.text_encoder.clip_text_encoder import tokenizer
+    d = load_class_dictionary('nuscenes')
+    got = teacher.encode_text([d.prompts[3], 'a dog on the sidewalk'])
+    np.testing.assert_allclose(got[0], teacher.text_bank()[3], atol=1e-5)  # a prompt: its row
+    te = teacher.model.text_encoder  # the foreign text by hand: each template, then the mean
+    with torch.no_grad():
+        rows = [torch.nn.functional.normalize(te.encode_text(tokenizer.tokenize(
+            [t.format('a dog on the sidewalk')])), dim=-1)[0] for t in te.templates]
+    want = torch.nn.functional.normalize(torch.stack(rows).mean(0), dim=0).numpy()
+    np.testing.assert_allclose(got[1], want, atol=1e-5)
+    assert np.abs(teacher.text_bank() @ got[1]).max() < 0.9999  # not any prompt's embedding

@@ -1,7 +1,6 @@
 """Tool defaults that must fit together: tools/create_synthetic.py's default nuScenes set is
 what tools/create_data.py and the synthetic configs read; tools/benchmark.py's argument and
 data-root errors; the launch scripts document PYTHON."""
-import importlib.util
 import os
 import os.path as osp
 import pickle
@@ -9,17 +8,9 @@ import re
 import shlex
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_tool
 
 SYNTHETIC_NUS_BASE = 'configs/_base_/datasets/synthetic-nuscenes_afov.py'
-
-
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}',
-                                                  osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def config_version() -> str:

@@ -24,8 +24,7 @@ def teacher_cache_dir(cfg: Config, data_root: Optional[str] = None) -> str:
     """The config's cache folder: ``teacher_cache_dir``, or ``teacher_cache/<teacher name>``
     when it is None; relative paths are relative to ``data_root`` (default: the train set's
     root), so a dataset folder carries its caches."""
-    path = cfg.get('teacher_cache_dir') or os.path.join('teacher_cache',
-                                                        teacher_name(cfg.teacher))
+    path = cache_setting(cfg)['cache_dir']
     root = data_root if data_root is not None else cfg.train_dataloader.dataset.get(
         'data_root')
     return path if os.path.isabs(path) or not root else os.path.join(root, path)
@@ -60,6 +59,15 @@ def _pipelines(cfg: Config) -> Iterator[list]:
             ds = ds.get('dataset')
 
 
+def cache_setting(cfg: Config) -> dict:
+    """The config's ``LoadTeacherCache`` arguments: ``cache_dir`` (unresolved),
+    ``dictionary`` and the expected ``teacher`` name."""
+    cache_dir = cfg.get('teacher_cache_dir') or os.path.join('teacher_cache',
+                                                             teacher_name(cfg.teacher))
+    return dict(cache_dir=cache_dir, dictionary=cfg.dictionary,
+                teacher=teacher_name(cfg.teacher))
+
+
 def apply_teacher_setting(cfg: Config) -> Config:
     """Point every teacher-cache transform of every dataloader at the config's one setting.
 
@@ -74,10 +82,7 @@ def apply_teacher_setting(cfg: Config) -> Config:
     """
     if cfg.get('teacher') is None:
         return cfg
-    cache_dir = cfg.get('teacher_cache_dir') or os.path.join('teacher_cache',
-                                                             teacher_name(cfg.teacher))
-    wanted = dict(cache_dir=cache_dir, dictionary=cfg.dictionary,
-                  teacher=teacher_name(cfg.teacher))
+    wanted = cache_setting(cfg)
     for pipeline in _pipelines(cfg):
         for step in pipeline:
             if step.get('type') not in CACHE_TRANSFORMS:

@@ -56,6 +56,11 @@ class BaseOVTeacher:
         """(P, D) float32 L2-normalised text embedding of every prompt."""
         raise NotImplementedError
 
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """(Q, D) float32 L2-normalised embeddings of free text, by the teacher's own text
+        encoder and prompt templates (a dictionary prompt gives its text-bank row)."""
+        raise NotImplementedError
+
     def predict(self, images: Sequence[np.ndarray], metas: Sequence[dict]) -> List[TeacherOutput]:
         """Teacher outputs of a batch of RGB uint8 (H, W, 3) images.
 

@@ -160,6 +160,12 @@ class MMSegOVTeacher(BaseOVTeacher):
             self._text = F.normalize(emb, dim=-1).cpu().numpy().astype(np.float32)
         return self._text
 
+    @torch.no_grad()
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """mmseg's CLIP text encoder over its templates (averaged), as the text bank."""
+        emb = self.model.text_encoder.template_encode(list(texts))
+        return F.normalize(emb.float(), dim=-1).cpu().numpy().astype(np.float32)
+
     def _normalise(self, images: Sequence[np.ndarray], h: int, w: int) -> torch.Tensor:
         """B RGB uint8 (H0, W0, 3) images of one size → (B, 3, h', w') normalised, resized to
         (h, w) and padded to the preprocessor's test ``size_divisor`` (what

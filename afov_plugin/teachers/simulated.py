@@ -213,6 +213,20 @@ class SimulatedOVTeacher(BaseOVTeacher):
     def text_bank(self) -> np.ndarray:
         return self._text
 
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """The bank rows of dictionary prompts; a simulated teacher has no text encoder, so
+        any other text is refused."""
+        index = {}
+        for j, p in enumerate(self.dictionary.prompts):
+            index.setdefault(p, j)
+        foreign = [t for t in texts if t not in index]
+        if foreign:
+            raise ValueError(f'the simulated teacher encodes only the prompts of dictionary '
+                             f'{self.dictionary.name!r}, not {foreign}: query one of its prompts '
+                             f'(e.g. {list(index)[:4]}) or use a real teacher (MMSegOVTeacher, '
+                             "whose CLIP text encoder takes any text)")
+        return self._text[[index[t] for t in texts]]
+
     # ------------------------------------------------------------------ core
     def simulate(self, gt_class: np.ndarray, gt_instance: np.ndarray, key: str) -> TeacherOutput:
         """Teacher output from raw class (H, W) and instance (H, W) maps."""

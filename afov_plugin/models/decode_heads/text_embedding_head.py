@@ -129,6 +129,11 @@ class TextEmbeddingHead(AFOVMinkUNetHead):
                 out[k] = F.normalize(text[rows].mean(0), dim=0)
         return out
 
+    def embed(self, x: Tensor) -> Tensor:
+        """(V, channels) → (V, D) unit embeddings in the teacher's text space (text queries:
+        cosine with a query's text embedding)."""
+        return F.normalize(self.conv_seg(x), dim=1)
+
     def forward(self, x: Tensor) -> Tensor:
         """(V, channels) → (V, C) logits: over the dictionary's classes in training, over
         the ``vocabulary``'s in eval mode (what ``predict`` gives per point).
