@@ -65,6 +65,9 @@ def zeroshot_targets(s: dict) -> dict:
         mcfa_hmiou_gain=(s['zeroshot_no_self_training_hmiou'], s['zeroshot_no_mcfa_hmiou'] + 1),
         seen_over_lower=(s['zeroshot_miou_seen'], 0.95 * s['lower_miou_seen']),
         over_projection=(s['zeroshot_hmiou'], s['projection_hmiou'] + 10))
+    if 'query_map' in s:
+        rows.update(query_over_projection=(s['query_map'], s['query_map_projection']),
+                    query_over_prevalence=(s['query_map'], 5 * s['query_prevalence']))
     return {k: dict(value=v, bound=round(b, 2), met=bool(v >= b)) for k, (v, b) in rows.items()}
 
 
@@ -93,6 +96,12 @@ def zeroshot_summary(args) -> None:
                    projection_miou=round(sum(iou.values()) / len(iou), 2),
                    projection_hmiou=round(harmonic_miou(s, u), 2))
     per_class['projection'] = {c: report[c]['iou'] for c in unseen}
+    retrieval = osp.join(args.work_dir, 'query', 'retrieval.json')
+    if osp.isfile(retrieval):  # tools/query.py --retrieval on the final model
+        r = json.load(open(retrieval))
+        summary.update({k: r[k] for k in ('query_map', 'query_map_projection',
+                                          'query_prevalence') if k in r},
+                       query_categories=r.get('categories', {}))
     summary.update(unseen_classes=unseen, unseen_class_iou=per_class,
                    zeroshot_hmiou_over_upper=round(
                        summary['zeroshot_hmiou'] / summary['upper_hmiou'], 3)
@@ -111,6 +120,9 @@ def zeroshot_summary(args) -> None:
                        ('zeroshot', 'zero-shot, MCFA + ST')):
         print(f"{label:<34}{summary[f'{key}_miou_seen']:>7}{summary[f'{key}_miou_unseen']:>8}"
               f"{summary[f'{key}_miou']:>7}{summary[f'{key}_hmiou']:>7}")
+    for name, row in summary.get('query_categories', {}).items():
+        print(f"query {name:<20} AP {row['ap']:>6} projection {row['ap_projection']:>6} "
+              f"prevalence {row['prevalence']}")
     for name, row in summary['targets'].items():
         met = 'met' if row['met'] else 'NOT met'
         print(f"target {name}: {row['value']} >= {row['bound']}: {met}")

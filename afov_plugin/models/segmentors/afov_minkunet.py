@@ -43,8 +43,8 @@ class AFOVMinkUNet(MinkUNet):
     adds the feature-level alignment on the output of ``backbone.encoder[mcfa.stage]``
     (seed: the 4th stage); ``self_training`` (``dict(type='SelfTrainingTeacher',
     checkpoint=...)``) relabels the voxels outside the seen classes' ground truth with a
-    frozen phase-1 copy of this model before the head's loss. The teacher copy is not a
-    submodule: checkpoints hold the student only.
+    frozen phase-1 copy of this model (made at the first training step) before the head's
+    loss. The teacher copy is not a submodule: checkpoints hold the student only.
     """
 
     def __init__(self, mcfa: Optional[dict] = None, self_training: Optional[dict] = None,
@@ -52,14 +52,15 @@ class AFOVMinkUNet(MinkUNet):
         super().__init__(**kwargs)
         post = (self.test_cfg or {}).get('postprocess')
         self.postprocess = MODELS.build(post) if post else None
-        teacher = MODELS.build(self_training) if self_training else None
-        if teacher is not None:
-            teacher.bind(self)  # before the MCFA projection exists: the copy predicts only
-        self.__dict__['self_training'] = teacher  # not a submodule (not saved, not wrapped)
+        # not a submodule (not saved, not wrapped by DDP); its copy of this model is made at
+        # the first training step, so testing a self-trained model needs no phase-1 file
+        self.__dict__['self_training'] = MODELS.build(self_training) if self_training else None
         self.mcfa = MODELS.build(mcfa) if mcfa else None
 
     def loss(self, inputs: dict, data_samples: SampleList) -> Dict[str, Tensor]:
         if self.self_training is not None:
+            if self.self_training.model is None:
+                self.self_training.bind(self)
             self.self_training.relabel(inputs, data_samples)
         if self.mcfa is None:
             return super().loss(inputs, data_samples)

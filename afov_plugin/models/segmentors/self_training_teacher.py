@@ -28,10 +28,6 @@ class SelfTrainingTeacher:
     def __init__(self, checkpoint: Optional[str] = None, class_names: Sequence[str] = None,
                  unseen_classes: Sequence[str] = None, ignore_index: int = None) -> None:
         from ...datasets.transforms.zero_shot_labels import class_ids
-        if not checkpoint or not os.path.isfile(checkpoint):
-            raise FileNotFoundError(f'self-training checkpoint {checkpoint!r} not found: train '
-                                    'phase 1 first and set model.self_training.checkpoint to '
-                                    'its iter_N.pth')
         if class_names is None or unseen_classes is None or ignore_index is None:
             raise ValueError('SelfTrainingTeacher needs class_names, unseen_classes and '
                              'ignore_index: build it from a config (the class setting fills '
@@ -45,9 +41,18 @@ class SelfTrainingTeacher:
         self.model: Optional[nn.Module] = None
 
     def bind(self, segmentor: nn.Module) -> None:
-        """Copy ``segmentor`` (before it holds this teacher) and load the checkpoint."""
+        """A frozen copy of ``segmentor`` with the checkpoint's weights (training only: a
+        missing checkpoint is an error here, not when the model is built for testing)."""
         from mmengine.runner import load_checkpoint
-        model = copy.deepcopy(segmentor)
+        if not self.checkpoint or not os.path.isfile(self.checkpoint):
+            raise FileNotFoundError(f'self-training checkpoint {self.checkpoint!r} not found: '
+                                    'train phase 1 first and set '
+                                    'model.self_training.checkpoint to its iter_N.pth')
+        own, segmentor.__dict__['self_training'] = segmentor.__dict__.get('self_training'), None
+        try:
+            model = copy.deepcopy(segmentor)
+        finally:
+            segmentor.__dict__['self_training'] = own
         load_checkpoint(model, self.checkpoint, map_location='cpu', strict=False,
                         logger='silent')
         self.model = model.eval().requires_grad_(False)
