@@ -28,7 +28,8 @@
 # AFOV_DEMO_TASK=zeroshot: the zero-shot protocol (seen / unseen classes): without MCFA, with
 # MCFA (phase 1), then self-training from it (phase 2, AFOV_DEMO_SELF_TRAINING_ITERS, 400),
 # the supervised upper (all classes) and lower (seen classes) bounds and the teacher's
-# projection, every training at 400 iterations by default (work_dirs/demo_zeroshot).
+# projection, every training at 400 iterations by default; text queries of the final model
+# (tools/query.py --retrieval) (work_dirs/demo_zeroshot).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -245,6 +246,11 @@ if [[ "$TASK" == zeroshot ]]; then
       "${CACHE_OPTS[@]}" "load_from=$WORK/mcfa/iter_$ITERS.pth" \
       "model.self_training.checkpoint=$WORK/mcfa/iter_$ITERS.pth"
     evaluate self_training "$ZS_SELF_TRAINING" "$WORK/self_training/iter_$ST_ITERS.pth"
+    say "zeroshot: text queries on the final model, retrieval of the fine nuScenes categories"
+    rm -rf "${WORK:?}/query"
+    $PY tools/query.py "$ZERO_SHOT" "$WORK/self_training/iter_$ST_ITERS.pth" --out "$WORK/query" \
+      --text "walking child" "bike rack" "animal" --retrieval "${OPTS[@]}" \
+      --cfg-options "${CACHE_OPTS[@]}"
   }
   lane_b() {
     say "zeroshot: no MCFA (seen ground truth + the teacher's unseen-class labels only)"

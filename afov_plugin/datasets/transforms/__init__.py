@@ -1,5 +1,7 @@
 from .formatting import PackAFOVInputs
 from .loading import AFOVLoadAnnotations3D, AFOVLoadPointsFromFile
+from .lidar_corruptions import (CORRUPTIONS, BeamMissing, CrossSensor, Crosstalk, Fog,
+                                IncompleteEcho, MotionBlur, Snow, WetGround, insert_corruption)
 from .mcfa_targets import MCFATargets
 from .pair_crop import RandomPairCrop
 from .pairing import PointPixelPairing, project_points
@@ -10,4 +12,6 @@ from .zero_shot_labels import SeenClassGroundTruth, ZeroShotLabels
 __all__ = ['PointPixelPairing', 'project_points', 'AFOVLoadPointsFromFile',
            'AFOVLoadAnnotations3D', 'LoadTeacherCache', 'PseudoLabelsAndSuperpoints',
            'PackAFOVInputs', 'RandomPairCrop', 'point_regions', 'SeenClassGroundTruth',
-           'ZeroShotLabels', 'MCFATargets']
+           'ZeroShotLabels', 'MCFATargets', 'CORRUPTIONS', 'BeamMissing', 'CrossSensor',
+           'Crosstalk', 'Fog', 'IncompleteEcho', 'MotionBlur', 'Snow', 'WetGround',
+           'insert_corruption']
