@@ -214,3 +214,27 @@ def test_self_training_relabels_by_the_phase1_model(cached_nuscenes, tmp_path):
         st_cfg.model.self_training, checkpoint=str(tmp_path / 'absent.pth'))))
     with pytest.raises(FileNotFoundError, match='train phase 1 first'):
         absent.loss(inputs, samples)
+
+
+def test_feature_distillation_by_a_point_loop(cached_nuscenes):
+    distill = MCFA.replace('zero-shot-mcfa_', 'zero-shot-mcfa-distill_')
+    torch.manual_seed(0)
+    cfg, model, data = _batch(cached_nuscenes, distill)
+    inputs, samples = data['inputs'], data['data_samples']
+    model.train()
+    losses = model.loss(inputs, samples)
+    assert 'loss_distill' in losses and 'loss_mcfa_patch' in losses
+    with torch.no_grad():
+        emb = torch.nn.functional.normalize(
+            model.decode_head.conv_seg(model.extract_feat(inputs)), dim=1)
+    terms, start = [], 0
+    for s in samples:
+        v = s.batch_idx.numel()
+        for p in range(s.point2voxel_map.numel()):
+            r, vox = int(s.gt_pts_seg.pts_superpoint[p]), int(s.point2voxel_map[p])
+            if r >= 0 and vox >= 0:
+                t = s.superpoint_feat[r] / s.superpoint_feat[r].norm()
+                terms.append(1 - float(emb[start + vox] @ t))
+        start += v
+    assert terms  # a second forward pass: spconv's CPU kernels differ in the last digits
+    assert float(losses['loss_distill']) == pytest.approx(np.mean(terms), rel=1e-3)

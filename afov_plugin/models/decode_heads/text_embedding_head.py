@@ -47,12 +47,18 @@ class TextEmbeddingHead(AFOVMinkUNetHead):
             Prompts must be in the bank (the simulated teacher encodes only its dictionary's
             prompts; other text is refused). Output columns stay the dataset's classes, so
             evaluation stays correct; a class outside them is an error.
+        distill_weight: weight of an optional feature-distillation term (0: off), the mean
+            over paired points of 1 − cos(point embedding, the teacher's region feature at its
+            pixel) (OpenScene-style), so that the embedding carries what the teacher's
+            features know beyond the 16 classes (text queries). Needs ``pts_superpoint`` and
+            ``superpoint_feat`` packed (the MCFA pipeline packs them).
     """
 
     def __init__(self, channels: int, num_classes: int, feature_dim: int = 512,
                  dictionary: str = 'nuscenes', text_cache: Optional[str] = None,
                  teacher: Optional[str] = None, tau: float = 0.07,
-                 vocabulary: Vocabulary = None, **kwargs) -> None:
+                 vocabulary: Vocabulary = None, distill_weight: float = 0.0,
+                 **kwargs) -> None:
         self.feature_dim = feature_dim  # build_conv_seg (called by the base) needs it
         super().__init__(channels, num_classes, **kwargs)
         self.dictionary = load_class_dictionary(dictionary)
@@ -62,6 +68,7 @@ class TextEmbeddingHead(AFOVMinkUNetHead):
                              'classes: use the dictionary of the dataset')
         self.tau = tau
         self.vocabulary = vocabulary
+        self.distill_weight = distill_weight
         self.register_buffer('text_bank', torch.zeros(len(self.dictionary.prompts), feature_dim))
         if text_cache is not None and os.path.isdir(text_cache):
             self.load_text_bank(text_cache, teacher)
@@ -133,6 +140,32 @@ class TextEmbeddingHead(AFOVMinkUNetHead):
         """(V, channels) → (V, D) unit embeddings in the teacher's text space (text queries:
         cosine with a query's text embedding)."""
         return F.normalize(self.conv_seg(x), dim=1)
+
+    def loss(self, inputs: Tensor, batch_data_samples, train_cfg) -> Dict[str, Tensor]:
+        losses = super().loss(inputs, batch_data_samples, train_cfg)
+        if self.distill_weight:
+            losses['loss_distill'] = self.distill_weight * self.distillation_loss(
+                inputs, batch_data_samples)
+        return losses
+
+    def distillation_loss(self, x: Tensor, batch_data_samples) -> Tensor:
+        """Mean over the points with a teacher region of 1 − cos(embed(voxel of the point),
+        region feature); 0 (with a graph) when no point has one."""
+        for s in batch_data_samples:
+            if 'superpoint_feat' not in s or 'pts_superpoint' not in s.gt_pts_seg:
+                raise KeyError('distill_weight needs the teacher regions: pack pts_superpoint '
+                               'and superpoint_feat (PseudoLabelsAndSuperpoints)')
+        emb = self.embed(x)
+        terms, start = [], 0
+        for s in batch_data_samples:
+            v = s.batch_idx.numel()
+            m, sp = s.point2voxel_map, s.gt_pts_seg.pts_superpoint.to(emb.device)
+            ok = (sp >= 0) & (m >= 0)
+            target = F.normalize(s.superpoint_feat.to(emb)[sp[ok]], dim=1)
+            terms.append(1 - (emb[start:start + v][m[ok]] * target).sum(1))
+            start += v
+        t = torch.cat(terms)
+        return t.mean() if t.numel() else emb.sum() * 0.0
 
     def forward(self, x: Tensor) -> Tensor:
         """(V, channels) → (V, C) logits: over the dictionary's classes in training, over

@@ -35,8 +35,10 @@ augmentation = [
     dict(type='GlobalRotScaleTrans', rot_range=[-3.1415926, 3.1415926],
          scale_ratio_range=[0.95, 1.05], translation_std=[0, 0, 0])]
 pack_labels = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask'])
+# (+ the teacher regions, for the text head's optional feature distillation)
 pack_mcfa = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_patch',
                                                'teacher_class_feat', 'teacher_class_area',
-                                               'teacher_patch_feat', 'teacher_patch_area'])
+                                               'teacher_patch_feat', 'teacher_patch_area',
+                                               'pts_superpoint', 'superpoint_feat'])
 # test: ground truth for the metric and each point's camera (in-view / out-of-view)
 pack_test = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])
