@@ -25,6 +25,17 @@ def tiny_semantickitti(tmp_path_factory) -> str:
     return root
 
 
+@pytest.fixture
+def one_thread():
+    """spconv's multi-threaded CPU kernels are not bitwise repeatable: two forward passes of
+    one network may differ in a few points; on one thread they agree."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def load_tool(name: str):
     """``tools/<name>.py`` as a module (its ``main(argv)`` runs in-process)."""
     import importlib.util

@@ -60,7 +60,7 @@ def _hand_miou(model, cfg, pipeline, num_classes=16, ignore=16):
     return float((np.diag(hist)[present] / union[present]).mean())
 
 
-def test_robustness_tool_cells_by_a_confusion_matrix(tiny_nuscenes, tmp_path):
+def test_robustness_tool_cells_by_a_confusion_matrix(tiny_nuscenes, tmp_path, one_thread):
     torch.manual_seed(0)
     init_default_scope('mmdet3d')
     cfg = load_config(osp.join(ROOT, STAGE2), tiny_nuscenes,
