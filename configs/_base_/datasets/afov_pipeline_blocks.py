@@ -40,5 +40,11 @@ pack_mcfa = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pt
                                                'teacher_class_feat', 'teacher_class_area',
                                                'teacher_patch_feat', 'teacher_patch_area',
                                                'pts_superpoint', 'superpoint_feat'])
+# the zero-shot training pipelines after the dataset's loading steps (the dataset bases put
+# their points and ground-truth loading in front): seed 002's targets, with MCFA's, the
+# seen-only lower bound's
+zero_shot_after_loading = zero_shot_labels + augmentation + [pack_labels]
+zero_shot_mcfa_after_loading = zero_shot_mcfa_labels + augmentation + [pack_mcfa]
+seen_gt_after_loading = seen_ground_truth + augmentation + [pack_labels]
 # test: ground truth for the metric and each point's camera (in-view / out-of-view)
 pack_test = dict(type='PackAFOVInputs', keys=['points', 'pts_semantic_mask', 'pts_cam'])

@@ -31,12 +31,10 @@ gt_train_pipeline = [load_points] + load_ground_truth + augmentation + [pack_lab
 test_pipeline = [load_points] + load_ground_truth + [dict(type='PointPixelPairing'), pack_test]
 # zero-shot: seen classes' ground truth + the teacher's unseen-class pseudo-labels (and
 # MCFA's targets); the seen-only supervised lower bound (configs/afov/zero_shot/)
-zero_shot_train_pipeline = [load_points] + load_ground_truth + _base_.zero_shot_labels + \
-    augmentation + [pack_labels]
+zero_shot_train_pipeline = [load_points] + load_ground_truth + _base_.zero_shot_after_loading
 zero_shot_mcfa_train_pipeline = [load_points] + load_ground_truth + \
-    _base_.zero_shot_mcfa_labels + augmentation + [_base_.pack_mcfa]
-seen_gt_train_pipeline = [load_points] + load_ground_truth + _base_.seen_ground_truth + \
-    augmentation + [pack_labels]
+    _base_.zero_shot_mcfa_after_loading
+seen_gt_train_pipeline = [load_points] + load_ground_truth + _base_.seen_gt_after_loading
 # the test pipeline plus the teacher's pseudo-labels (AFI's covering reads them)
 teacher_test_pipeline = [load_points] + load_ground_truth + teacher_pseudo_labels + [pack_test]
 train_dataloader = dict(
