@@ -106,7 +106,6 @@ def run_text_queries(cfg, checkpoint: str, texts: Sequence[str], out_dir: str,
     from mmengine.runner import load_checkpoint
     from tqdm import tqdm
     from ..teachers.caching import teacher_config_for_device
-    from ..visualization.query_pictures import draw_score_bev, draw_score_camera
     from ..vocabulary import load_class_dictionary
     start = time.time()
     texts = list(texts)
@@ -136,8 +135,7 @@ def run_text_queries(cfg, checkpoint: str, texts: Sequence[str], out_dir: str,
                      texts, lidar_path)
         if i < pictures:
             xyz = data['inputs']['points'][0][:, :3].numpy()
-            _pictures(out_dir, idx, xyz, scores, texts, sample, draw_score_bev,
-                      draw_score_camera)
+            _pictures(out_dir, idx, xyz, scores, texts, sample)
         if projection is not None:
             item = projection[i]
             if item['points'].shape[0] != scores.shape[0]:
@@ -181,8 +179,11 @@ def run_text_queries(cfg, checkpoint: str, texts: Sequence[str], out_dir: str,
     return summary
 
 
-def _pictures(out_dir, idx, xyz, scores, texts, sample, draw_bev, draw_camera) -> None:
+def _pictures(out_dir, idx, xyz, scores, texts, sample) -> None:
+    """Bird's-eye and front-camera heat maps of each text's scores on one scan."""
     import cv2
+    from ..visualization.query_pictures import draw_score_bev as draw_bev
+    from ..visualization.query_pictures import draw_score_camera as draw_camera
     paths = sample.metainfo.get('img_path')
     lidar2img = sample.metainfo.get('lidar2img')
     image = k = None

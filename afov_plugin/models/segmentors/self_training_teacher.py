@@ -65,14 +65,13 @@ class SelfTrainingTeacher:
             self.model.to(coors.device)
         logits = self.model.decode_head.forward(self.model.extract_feat(inputs))  # (V, C)
         pred = logits.argmax(1)
-        start = 0
+        unseen, start = self.is_unseen.to(pred.device), 0
         for s in data_samples:
             gt = s.gt_pts_seg
             target = gt.voxel_semantic_mask
             p = pred[start:start + target.numel()]
             start += target.numel()
             known = (target >= 0) & (target < self.num_classes)
-            unseen = self.is_unseen.to(target.device)
             seen = known & ~unseen[torch.where(known, target, self.num_classes).long()]
             new = torch.where(unseen[p], p, torch.full_like(p, self.ignore_index))
             gt.voxel_semantic_mask = torch.where(seen, target, new.to(target.dtype))
